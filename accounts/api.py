@@ -1,0 +1,172 @@
+"""The npm CLI's account endpoints: login (web and legacy), whoami, logout, tokens, profile."""
+
+from django.urls import reverse
+from django.utils.cache import patch_cache_control
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.actors import Actor
+from accounts.authentication import actor_from_request, request_actor
+from accounts.exceptions import InvalidAccountData, InvalidCredentials, UsernameTaken
+from accounts.models import Token, User
+from accounts.secrets import TOKEN_PREFIX, secret_hash
+from accounts.services.tokens import token_find, token_issue, token_revoke, tokens_of
+from accounts.services.users import password_verify, user_create
+from accounts.services.web_login import web_login_poll, web_login_start
+from portal.errors import AuthenticationRequired, NotFound
+from registry.urls_public import registry_url
+
+COUCH_PREFIX = "org.couchdb.user:"
+
+
+def _logged_in(request) -> Actor:
+    actor = request_actor(request)
+    if actor.user is None:
+        raise AuthenticationRequired("You are not logged in. Run `npm login`.")
+    return actor
+
+
+def _no_cache(response: Response) -> Response:
+    patch_cache_control(response, no_cache=True, private=True)
+    return response
+
+
+class AnonymousAPIView(APIView):
+    """Login endpoints ignore credentials: npm sends a stale token here, and a 401 would
+    silently push it into its password prompts."""
+
+    authentication_classes = []
+
+
+class WebLoginStart(AnonymousAPIView):
+    def post(self, request):
+        create = isinstance(request.data, dict) and bool(request.data.get("create"))
+        login, done_secret = web_login_start(actor=Actor.anonymous(request), create_account=create)
+        login_url = request.build_absolute_uri(reverse("accounts:cli-login", args=[login.pk]))
+        return Response(
+            {"loginUrl": login_url, "doneUrl": registry_url(f"-/v1/done?sessionId={done_secret}")}
+        )
+
+
+class WebLoginDone(AnonymousAPIView):
+    """The CLI's poll. npm may repeat the original request's method and body here."""
+
+    parser_classes = []
+
+    def get(self, request):
+        token = web_login_poll(
+            actor=Actor.anonymous(request), done_secret=request.query_params.get("sessionId", "")
+        )
+        if token is None:
+            return _no_cache(Response({}, status=202, headers={"Retry-After": "1"}))
+        return _no_cache(Response({"token": token}))
+
+    post = put = delete = patch = get
+
+
+class CouchUser(AnonymousAPIView):
+    """Legacy `npm login --auth-type=legacy` and `npm adduser`, CouchDB-shaped."""
+
+    def get(self, request, username: str):
+        user = User.objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise NotFound(f"There is no user named {username} on this registry.")
+        document = {"_id": COUCH_PREFIX + user.username, "name": user.username, "email": user.email}
+        if "write" in request.query_params:
+            document.update({"_rev": "1-0", "type": "user", "roles": []})
+        return _no_cache(Response(document))
+
+    def put(self, request, username: str, rev: str | None = None):
+        actor = Actor.anonymous(request)
+        body = request.data if isinstance(request.data, dict) else {}
+        name = str(body.get("name") or username)
+        password = str(body.get("password") or "")
+        if name != username:
+            raise InvalidAccountData("The user name in the URL and in the body differ.")
+        if rev is not None:
+            # The 409 path: the client retries with Basic credentials.
+            user = _basic_user(request)
+        elif User.objects.filter(username__iexact=name).exists():
+            try:
+                user = password_verify(actor=actor, username=name, password=password)
+            except InvalidCredentials:
+                if body.get("email"):
+                    raise UsernameTaken(f'The username "{name}" is taken. Choose another one.') from None
+                raise
+        else:
+            if not body.get("email"):
+                raise InvalidCredentials(
+                    "Incorrect username or password. Check them, or reset your password in the portal."
+                )
+            user = user_create(actor=actor, username=name, email=str(body["email"]), password=password)
+        cli = Actor(user=user, ip=actor.ip, user_agent=actor.user_agent)
+        token = token_issue(actor=cli, user=user, name="npm login")
+        return Response(
+            {"ok": True, "id": COUCH_PREFIX + user.username, "rev": "1-0", "token": token}, status=201
+        )
+
+
+def _basic_user(request) -> User:
+    actor = actor_from_request(request._request)
+    if actor.user is None or actor.token is not None:
+        raise InvalidCredentials("Send your username and password. Run `npm login` again.")
+    return actor.user
+
+
+class WhoAmI(APIView):
+    def get(self, request):
+        return _no_cache(Response({"username": _logged_in(request).user.username}))
+
+
+class Logout(AnonymousAPIView):
+    """`npm logout`: revoke the token in the URL; idempotent so npm always forgets it."""
+
+    def delete(self, request, token: str):
+        row = Token.objects.filter(token_hash=secret_hash(token)).select_related("user").first()
+        if row is not None and token.startswith(TOKEN_PREFIX):
+            token_revoke(actor=Actor.for_request(request, row.user, row), token=row)
+        return Response({"ok": True})
+
+
+class Tokens(APIView):
+    def get(self, request):
+        actor = _logged_in(request)
+        objects = [
+            {
+                "key": str(token.key),
+                "token": token.display_prefix,
+                "name": token.name or None,
+                "created": token.created_at.isoformat(),
+                "updated": (token.last_used_at or token.created_at).isoformat(),
+                "readonly": token.readonly,
+                "cidr_whitelist": token.cidr_whitelist or None,
+            }
+            for token in tokens_of(actor.user)
+        ]
+        return _no_cache(Response({"objects": objects, "total": len(objects), "urls": {"next": None}}))
+
+
+class TokenRevoke(APIView):
+    def delete(self, request, ident: str):
+        actor = _logged_in(request)
+        token_revoke(actor=actor, token=token_find(user=actor.user, key_or_secret=ident))
+        return Response(status=204)
+
+
+class Profile(APIView):
+    def get(self, request):
+        user = _logged_in(request).user
+        return _no_cache(
+            Response(
+                {
+                    "name": user.username,
+                    "email": user.email,
+                    "email_verified": user.email_verified,
+                    "tfa": False,
+                    "fullname": user.fullname,
+                    "created": user.date_joined.isoformat(),
+                    "updated": user.date_joined.isoformat(),
+                    "cidr_whitelist": None,
+                }
+            )
+        )

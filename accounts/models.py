@@ -1,0 +1,111 @@
+import uuid
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+# npm's user names: lowercase, URL-safe, not starting with a dot; they appear in
+# `@user/pkg` scopes and in `/-/user/org.couchdb.user:<name>` paths.
+username_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]*\Z",
+    "A username may contain lowercase letters, digits, dots, dashes and underscores, "
+    "and must start with a letter or digit.",
+)
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        max_length=214,
+        unique=True,
+        validators=[username_validator],
+        error_messages={"unique": "That username is taken."},
+    )
+    email = models.EmailField()
+    email_verified = models.BooleanField(default=False)
+    fullname = models.CharField(max_length=200, blank=True)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci"),
+        ]
+
+
+class TokenQuerySet(models.QuerySet):
+    def active(self):
+        now = timezone.now()
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class Token(models.Model):
+    """A bearer credential for the npm CLI. Only a hash of the secret is stored."""
+
+    class Kind(models.TextChoices):
+        SESSION = "session", "login session"
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SESSION)
+    token_hash = models.CharField(max_length=64, unique=True)
+    # The first characters of the secret, so a person can recognise a token in lists.
+    display_prefix = models.CharField(max_length=16)
+    name = models.CharField(max_length=100, blank=True)
+    readonly = models.BooleanField(default=False)
+    cidr_whitelist = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_ip = models.GenericIPAddressField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = TokenQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.display_prefix}… ({self.user})"
+
+
+class WebLogin(models.Model):
+    """A pending `npm login` in the browser: the CLI polls while the person confirms."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The CLI proves it started this login with the secret in its doneUrl; only its hash is kept.
+    done_hash = models.CharField(max_length=64, unique=True)
+    create_account = models.BooleanField(default=False)
+    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+    requested_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+
+class SecurityEvent(models.Model):
+    """One security-relevant action: who did what, to whom or what, from where."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="security_events"
+    )
+    package = models.ForeignKey(
+        "registry.Package", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    package_name = models.CharField(max_length=214, blank=True)
+    token_key = models.UUIDField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"

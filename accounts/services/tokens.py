@@ -1,0 +1,106 @@
+"""Bearer tokens for the npm CLI: issue, authenticate, list, revoke."""
+
+import ipaddress
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import ratelimit
+from accounts.actors import Actor
+from accounts.events import event_record
+from accounts.exceptions import InvalidToken
+from accounts.models import Token, User
+from accounts.secrets import TOKEN_PREFIX, secret_display_prefix, secret_generate, secret_hash
+from portal.errors import NotFound
+
+# Recording every use would put a write on every install request; once a minute is enough
+# to answer "when and from where was this token last used".
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def token_issue(*, actor: Actor, user: User, kind: str = Token.Kind.SESSION, name: str = "") -> str:
+    """Create a token for `user` and return its secret, which is never shown again."""
+    secret = secret_generate()
+    with transaction.atomic():
+        token = Token.objects.create(
+            user=user,
+            kind=kind,
+            name=name,
+            token_hash=secret_hash(secret),
+            display_prefix=secret_display_prefix(secret),
+            created_ip=actor.ip,
+        )
+        event_record(
+            "token:create",
+            actor=actor,
+            user=user,
+            details={"token": str(token.key), "kind": kind, "name": name},
+        )
+    return secret
+
+
+def token_authenticate(secret: str, *, ip: str | None) -> Token:
+    ratelimit.ratelimit_check("token:ip", ip)
+    token = (
+        Token.objects.select_related("user")
+        .filter(token_hash=secret_hash(secret), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        ratelimit.ratelimit_fail("token:ip", ip)
+        raise InvalidToken(
+            "This access token is not valid (revoked, expired or mistyped). "
+            "Run `npm login` to get a new one."
+        )
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        raise InvalidToken(f"This access token expired on {token.expires_at:%Y-%m-%d}. Run `npm login`.")
+    if token.cidr_whitelist and not _ip_allowed(ip, token.cidr_whitelist):
+        raise InvalidToken(f"This access token may not be used from {ip}.")
+    _note_use(token, ip, now)
+    return token
+
+
+def _ip_allowed(ip: str | None, cidrs: list[str]) -> bool:
+    if ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def _note_use(token: Token, ip: str | None, now) -> None:
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION
+    if stale or token.last_used_ip != ip:
+        Token.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+
+
+def tokens_of(user: User):
+    return Token.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def token_find(*, user: User, key_or_secret: str) -> Token:
+    """A token of `user` by its key (as `npm token list` shows) or by its full secret."""
+    tokens = Token.objects.filter(user=user)
+    if key_or_secret.startswith(TOKEN_PREFIX):
+        token = tokens.filter(token_hash=secret_hash(key_or_secret)).first()
+    else:
+        try:
+            token = tokens.filter(key=uuid.UUID(key_or_secret)).first()
+        except ValueError:
+            token = None
+    if token is None:
+        raise NotFound(f'You have no token "{key_or_secret}". Run `npm token list` to see yours.')
+    return token
+
+
+def token_revoke(*, actor: Actor, token: Token) -> None:
+    with transaction.atomic():
+        event_record(
+            "token:revoke",
+            actor=actor,
+            user=token.user,
+            details={"token": str(token.key), "kind": token.kind, "name": token.name},
+        )
+        token.delete()

@@ -1,0 +1,88 @@
+"""Portal pages for signing in and for confirming an `npm login` started at the CLI."""
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.actors import Actor
+from accounts.forms import LoginForm, SignupForm
+from accounts.services.users import password_verify, user_create
+from accounts.services.web_login import web_login_confirm, web_login_pending
+from portal.errors import DomainError
+from registry.models import Package
+
+
+def portal_actor(request) -> Actor:
+    user = request.user if request.user.is_authenticated else None
+    return Actor.for_request(request, user)
+
+
+def _next_url(request, default: str = "accounts:packages"):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = password_verify(
+                actor=Actor.anonymous(request),
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(_next_url(request))
+    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request, "")})
+
+
+@require_http_methods(["GET", "POST"])
+def signup_view(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_create(actor=Actor.anonymous(request), **form.cleaned_data)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(_next_url(request))
+    return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request, "")})
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, "You are signed out.")
+    return redirect("home")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cli_login(request, login_id):
+    try:
+        pending = web_login_pending(str(login_id))
+    except DomainError as exc:
+        return render(request, "accounts/cli_login.html", {"error": exc.message}, status=404)
+    if request.method == "POST":
+        try:
+            web_login_confirm(actor=portal_actor(request), login=pending)
+        except DomainError as exc:
+            return render(request, "accounts/cli_login.html", {"error": exc.message}, status=409)
+        return render(request, "accounts/cli_login_done.html")
+    return render(request, "accounts/cli_login.html", {"pending": pending})
+
+
+@login_required
+def my_packages(request):
+    packages = Package.objects.maintained_by(request.user).order_by("name")
+    return render(request, "accounts/packages.html", {"packages": packages})

@@ -1,0 +1,149 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class PackageQuerySet(models.QuerySet):
+    def maintained_by(self, user):
+        return self.filter(maintainers__user=user)
+
+    def visible_to(self, user):
+        public = models.Q(access=Package.Access.PUBLIC)
+        if user is None:
+            return self.filter(public)
+        return self.filter(public | models.Q(maintainers__user=user)).distinct()
+
+
+class Package(models.Model):
+    class Access(models.TextChoices):
+        PUBLIC = "public"
+        RESTRICTED = "restricted"
+
+    name = models.CharField(max_length=255, unique=True)
+    scope = models.CharField(max_length=214, blank=True, db_index=True)
+    access = models.CharField(max_length=16, choices=Access.choices, default=Access.PUBLIC)
+    # Bumped on every write; the packument's `_rev` is "<revision>-<hash>".
+    revision = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    latest_version = models.CharField(max_length=256, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    modified_at = models.DateTimeField(default=timezone.now)
+    unpublished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PackageQuerySet.as_manager()
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.access == self.Access.RESTRICTED
+
+
+class Maintainer(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="maintainers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="maintainerships"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["package", "user"], name="registry_maintainer_unique")
+        ]
+        ordering = ["added_at", "id"]
+
+
+class Star(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="stars")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["package", "user"], name="registry_star_unique")]
+
+
+class Blob(models.Model):
+    """Tarball bytes, stored once per sha512 through the `tarballs` storage."""
+
+    sha512 = models.CharField(max_length=128, primary_key=True)
+    size = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    @staticmethod
+    def path_for(sha512: str) -> str:
+        return f"sha512/{sha512[:2]}/{sha512[2:4]}/{sha512}.tgz"
+
+    @property
+    def path(self) -> str:
+        return self.path_for(self.sha512)
+
+
+class Version(models.Model):
+    """One row per (package, version) whatever its state, so a version is never reused."""
+
+    class State(models.TextChoices):
+        PUBLISHED = "published"
+        UNPUBLISHED = "unpublished"
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=256)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PUBLISHED)
+    # The manifest exactly as it appears in the full packument (dist included).
+    manifest = models.JSONField()
+    blob = models.ForeignKey(Blob, null=True, blank=True, on_delete=models.PROTECT)
+    tarball_filename = models.CharField(max_length=300)
+    # Kept out of the manifest: the packument carries only the latest version's readme.
+    readme = models.TextField(blank=True)
+    readme_filename = models.CharField(max_length=200, blank=True)
+    publisher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+    unpublished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["package", "version"], name="registry_version_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.package.name}@{self.version}"
+
+
+class DistTag(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="dist_tags")
+    tag = models.CharField(max_length=214)
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="dist_tags")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["package", "tag"], name="registry_dist_tag_unique")
+        ]
+
+
+class Packument(models.Model):
+    """A package's documents as ready bytes: what installs read, built on every write.
+
+    `name` and `restricted` are copied here so a read is one indexed lookup on one table.
+    """
+
+    package = models.OneToOneField(
+        Package, on_delete=models.CASCADE, primary_key=True, related_name="packument"
+    )
+    name = models.CharField(max_length=255, unique=True)
+    restricted = models.BooleanField(default=False)
+    unpublished_at = models.DateTimeField(null=True, blank=True)
+    rev = models.CharField(max_length=80)
+    full = models.BinaryField()
+    full_etag = models.CharField(max_length=100)
+    abbreviated = models.BinaryField()
+    abbreviated_etag = models.CharField(max_length=100)
+    modified_at = models.DateTimeField()
+
+
+class Dependency(models.Model):
+    """A package that a published version depends on, so "who depends on X" is one query."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="dependency_rows")
+    name = models.CharField(max_length=255, db_index=True)

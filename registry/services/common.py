@@ -1,0 +1,31 @@
+"""Lookups shared by the registry services."""
+
+from registry.authz import Action, authorize
+from registry.exceptions import PackageNotFound, StaleRevision
+from registry.models import Package
+
+
+def package_get(name: str) -> Package:
+    package = Package.objects.filter(name=name).first()
+    if package is None:
+        raise PackageNotFound(f"{name} is not in this registry.")
+    return package
+
+
+def package_for(actor, name: str, action: Action) -> Package:
+    """Fetch and authorize in one step; a hidden package looks exactly like a missing one."""
+    package = package_get(name)
+    authorize(actor, action, package=package)
+    return package
+
+
+def package_lock(package: Package) -> Package:
+    """Re-read `package` under a row lock: writes to one package happen one at a time."""
+    return Package.objects.select_for_update().get(pk=package.pk)
+
+
+def revision_check(package: Package, rev: str | None) -> None:
+    if rev is not None and rev != package.packument.rev:
+        raise StaleRevision(
+            f"{package.name} changed while your command ran (revision {rev} is stale). Run it again."
+        )

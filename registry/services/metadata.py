@@ -1,0 +1,99 @@
+"""Writes that change a package's metadata but publish nothing: deprecate, owners, stars."""
+
+from django.db import transaction
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from accounts.models import User
+from portal.errors import AuthenticationRequired, NotFound
+from registry.authz import Action, authorize
+from registry.exceptions import InvalidPayload
+from registry.models import Maintainer, Package, Star, Version
+from registry.packuments import packument_touch
+from registry.services.common import package_for, package_lock, revision_check
+
+
+def versions_deprecate(*, actor: Actor, name: str, versions: dict) -> Package:
+    """Apply the `deprecated` strings of a deprecate/undeprecate body ("" clears)."""
+    package = package_for(actor, name, Action.DEPRECATE)
+    if not isinstance(versions, dict):
+        raise InvalidPayload('"versions" must be an object.')
+    with transaction.atomic():
+        package = package_lock(package)
+        changed = {}
+        rows = {v.version: v for v in package.versions.filter(state=Version.State.PUBLISHED)}
+        for number, manifest in versions.items():
+            row = rows.get(number)
+            if row is None or not isinstance(manifest, dict):
+                continue
+            wanted = manifest.get("deprecated", row.manifest.get("deprecated", ""))
+            if not isinstance(wanted, str):
+                raise InvalidPayload(f'"deprecated" of {number} must be a string.')
+            if wanted == row.manifest.get("deprecated", ""):
+                continue
+            if wanted:
+                row.manifest["deprecated"] = wanted
+            else:
+                row.manifest.pop("deprecated", None)
+            row.save(update_fields=["manifest"])
+            changed[number] = wanted
+        if changed:
+            packument_touch(package)
+            event_record("package:deprecate", actor=actor, package=package, details={"versions": changed})
+    return package
+
+
+def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) -> Package:
+    """`npm owner add/rm`: the body lists the maintainers the package should have."""
+    package = package_for(actor, name, Action.OWNER)
+    if not isinstance(maintainers, list) or not all(isinstance(m, dict) for m in maintainers):
+        raise InvalidPayload('"maintainers" must be a list of {"name": …} objects.')
+    wanted = {str(m.get("name", "")).lower() for m in maintainers}
+    if not wanted:
+        raise InvalidPayload(f"{name} must keep at least one maintainer.")
+    users = {u.username: u for u in User.objects.filter(username__in=wanted, is_active=True)}
+    missing = wanted - users.keys()
+    if missing:
+        raise NotFound(f"There is no user named {', '.join(sorted(missing))} on this registry.")
+    with transaction.atomic():
+        package = package_lock(package)
+        revision_check(package, rev)
+        current = {m.user.username: m for m in package.maintainers.select_related("user")}
+        for username in wanted - current.keys():
+            Maintainer.objects.create(package=package, user=users[username])
+            event_record("package:owner-add", actor=actor, package=package, user=users[username])
+        for username in current.keys() - wanted:
+            current[username].delete()
+            event_record("package:owner-remove", actor=actor, package=package, user=current[username].user)
+        packument_touch(package)
+    return package
+
+
+def star_set(*, actor: Actor, name: str, users) -> Package:
+    """`npm star/unstar`: only the actor's own entry in `users` is honoured."""
+    if actor.user is None:
+        raise AuthenticationRequired("Log in to star packages: run `npm login`.")
+    package = Package.objects.filter(name=name).first()
+    if package is None:
+        raise NotFound(f"{name} is not in this registry.")
+    authorize(actor, Action.READ, package=package)
+    if not isinstance(users, dict):
+        raise InvalidPayload('"users" must be an object.')
+    starred = bool(users.get(actor.user.username))
+    with transaction.atomic():
+        package = package_lock(package)
+        if starred:
+            Star.objects.get_or_create(package=package, user=actor.user)
+        else:
+            Star.objects.filter(package=package, user=actor.user).delete()
+        packument_touch(package)  # `users` is part of the packument
+    return package
+
+
+def starred_by(username: str) -> list[str]:
+    return list(
+        Star.objects.filter(user__username=username, package__access=Package.Access.PUBLIC)
+        .order_by("package__name")
+        .values_list("package__name", flat=True)
+    )
+

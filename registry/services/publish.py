@@ -1,0 +1,232 @@
+"""`npm publish`: from a PUT body to a published version, all or nothing."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from registry import names, semver
+from registry.authz import Action, authorize
+from registry.blobs import blob_writing
+from registry.exceptions import InvalidPayload, InvalidTarball, VersionExists
+from registry.manifests import manifest_build, manifest_compare
+from registry.models import Dependency, DistTag, Maintainer, Package, Version
+from registry.packuments import packument_touch
+from registry.services.common import package_lock
+from registry.tarballs import TarballInfo, TarballLimits, tarball_digests, tarball_inspect
+from registry.urls_public import tarball_url
+from portal.errors import PayloadTooLarge
+
+DEPENDENCY_KINDS = ("dependencies", "optionalDependencies", "peerDependencies")
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What a publish body asks for, checked for shape but not yet for content."""
+
+    name: str
+    version: str
+    tag: str
+    client_manifest: dict
+    tarball: bytes
+    access: str | None
+
+
+def tarball_limits() -> TarballLimits:
+    return TarballLimits(
+        max_compressed_bytes=settings.GATEHOUSE_MAX_TARBALL_BYTES,
+        max_unpacked_bytes=settings.GATEHOUSE_MAX_UNPACKED_BYTES,
+        max_members=settings.GATEHOUSE_MAX_TARBALL_MEMBERS,
+    )
+
+
+def publish_request_parse(name: str, body) -> PublishRequest:
+    if not isinstance(body, dict):
+        raise InvalidPayload("The publish body must be a JSON object. Publish with the npm CLI.")
+    if body.get("name", name) != name or body.get("_id", name) != name:
+        raise InvalidPayload(
+            f'The body names "{body.get("name")}" but the URL names "{name}". Publish with the npm CLI.'
+        )
+    versions = body.get("versions")
+    if not isinstance(versions, dict) or len(versions) != 1:
+        raise InvalidPayload("A publish must contain exactly one version. Publish one version at a time.")
+    version, manifest = next(iter(versions.items()))
+    semver.parse_version(version)
+    if not isinstance(manifest, dict):
+        raise InvalidPayload(f"The manifest of {version} must be a JSON object.")
+    tags = body.get("dist-tags") or {"latest": version}
+    if not isinstance(tags, dict) or len(tags) != 1:
+        raise InvalidPayload("A publish must set exactly one dist-tag (npm publish --tag <tag>).")
+    tag, tagged = next(iter(tags.items()))
+    semver.validate_tag(tag)
+    if tagged != version:
+        raise InvalidPayload(f'The dist-tag "{tag}" must point at the version being published ({version}).')
+    access = body.get("access")
+    if access not in (None, "public", "restricted"):
+        raise InvalidPayload('"access" must be "public" or "restricted".')
+    return PublishRequest(
+        name=name,
+        version=version,
+        tag=tag,
+        client_manifest=manifest,
+        tarball=_attachment(body.get("_attachments"), name, version),
+        access=access,
+    )
+
+
+def _attachment(attachments, name: str, version: str) -> bytes:
+    if not isinstance(attachments, dict) or len(attachments) == 0:
+        raise InvalidPayload("The publish has no tarball attachment. Publish with the npm CLI.")
+    if len(attachments) != 1:
+        raise InvalidPayload("A publish must carry exactly one tarball attachment.")
+    key, attachment = next(iter(attachments.items()))
+    # npm names the attachment with the full (scoped) name: "@s/pkg-1.0.0.tgz".
+    if key not in (f"{name}-{version}.tgz", names.tarball_filename(name, version)):
+        raise InvalidPayload(f'The attachment "{key}" does not match {name}@{version}.')
+    if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
+        raise InvalidPayload("The tarball attachment has no base64 data.")
+    encoded = attachment["data"]
+    if len(encoded) > settings.GATEHOUSE_MAX_TARBALL_BYTES * 4 // 3 + 4:
+        raise PayloadTooLarge(
+            f"The tarball is larger than this registry accepts "
+            f"({settings.GATEHOUSE_MAX_TARBALL_BYTES // (1024 * 1024)} MiB). Make the package smaller."
+        )
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidPayload("The tarball attachment is not valid base64.") from None
+    length = attachment.get("length")
+    if length is not None and length != len(data):
+        raise InvalidPayload(
+            f"The tarball attachment is {len(data)} bytes but claims {length}. Publish again."
+        )
+    return data
+
+
+def version_publish(*, actor: Actor, name: str, body) -> Version:
+    """Publish one version from an npm publish body; returns the new version row."""
+    package = Package.objects.filter(name=name).first()
+    if package is None:
+        names.validate_new_name(name)
+        authorize(actor, Action.CREATE, name=name)
+    else:
+        authorize(actor, Action.PUBLISH, package=package)
+    request = publish_request_parse(name, body)
+    info = tarball_inspect(request.tarball, limits=tarball_limits())
+    digests = tarball_digests(request.tarball)
+    _check_client_digests(request.client_manifest, digests)
+    manifest = manifest_build(info=info, client_manifest=request.client_manifest)
+    manifest_compare(built=manifest, client_manifest=request.client_manifest, info=info)
+    if manifest.get("private") is True:
+        raise InvalidTarball(
+            f'{name} has "private": true in package.json, so it must not be published. '
+            "Remove that line if you mean to publish it."
+        )
+    try:
+        return _publish_commit(actor, request, info, digests, manifest)
+    except IntegrityError:
+        raise _version_exists(name, request.version) from None
+
+
+def _check_client_digests(client_manifest: dict, digests) -> None:
+    dist = client_manifest.get("dist") or {}
+    if not isinstance(dist, dict):
+        raise InvalidPayload('"dist" must be an object.')
+    if dist.get("integrity") not in (None, digests.integrity):
+        raise InvalidTarball(
+            "The tarball does not match the integrity in the manifest (it was changed or "
+            "truncated on the way). Publish again."
+        )
+    if dist.get("shasum") not in (None, digests.shasum):
+        raise InvalidTarball("The tarball does not match the shasum in the manifest. Publish again.")
+
+
+def _version_exists(name: str, version: str) -> VersionExists:
+    return VersionExists(
+        f"You cannot publish over the previously published versions: {version}. "
+        f"{name}@{version} was published (or unpublished) before; bump the version and publish again."
+    )
+
+
+def _publish_commit(actor, request: PublishRequest, info: TarballInfo, digests, manifest) -> Version:
+    with transaction.atomic():
+        package, created = _package_for_publish(actor, request)
+        if Version.objects.filter(package=package, version=request.version).exists():
+            raise _version_exists(request.name, request.version)
+        filename = names.tarball_filename(request.name, request.version)
+        manifest = {
+            **manifest,
+            "_id": f"{request.name}@{request.version}",
+            "_npmUser": {"name": actor.user.username, "email": actor.user.email},
+            "maintainers": [
+                {"name": m.user.username, "email": m.user.email}
+                for m in package.maintainers.select_related("user")
+            ],
+            "dist": {
+                "integrity": digests.integrity,
+                "shasum": digests.shasum,
+                "tarball": tarball_url(request.name, filename),
+                "fileCount": info.file_count,
+                "unpackedSize": info.unpacked_size,
+            },
+        }
+        with blob_writing(request.tarball, digests.sha512_hex) as blob:
+            version = Version.objects.create(
+                package=package,
+                version=request.version,
+                manifest=manifest,
+                blob=blob,
+                tarball_filename=filename,
+                readme=info.readme or "",
+                readme_filename=info.readme_filename or "",
+                publisher=actor.user,
+                published_at=timezone.now(),
+            )
+            Dependency.objects.bulk_create(
+                Dependency(version=version, name=dep)
+                for dep in sorted({d for kind in DEPENDENCY_KINDS for d in (manifest.get(kind) or {})})
+            )
+            DistTag.objects.update_or_create(package=package, tag=request.tag, defaults={"version": version})
+            if request.tag == "latest" or not package.dist_tags.filter(tag="latest").exists():
+                DistTag.objects.update_or_create(package=package, tag="latest", defaults={"version": version})
+            package.description = str(manifest.get("description") or "")[:5000]
+            keywords = manifest.get("keywords")
+            package.keywords = [str(k) for k in keywords][:50] if isinstance(keywords, list) else []
+            package.unpublished_at = None
+            packument_touch(package)
+            event_record(
+                "package:publish",
+                actor=actor,
+                package=package,
+                details={"version": request.version, "tag": request.tag, "integrity": digests.integrity,
+                         "created": created},
+            )
+    return version
+
+
+def _package_for_publish(actor, request: PublishRequest) -> tuple[Package, bool]:
+    package = Package.objects.select_for_update().filter(name=request.name).first()
+    if package is not None:
+        return package, False
+    scope, _ = names.split_name(request.name)
+    default_access = Package.Access.RESTRICTED if scope else Package.Access.PUBLIC
+    if request.access == "restricted" and scope is None:
+        raise InvalidPayload("Only scoped packages can be restricted. Publish it as @scope/name.")
+    try:
+        with transaction.atomic():  # a savepoint: another publish may create the name first
+            package = Package.objects.create(
+                name=request.name,
+                scope=scope or "",
+                access=request.access or default_access,
+            )
+    except IntegrityError:
+        package = Package.objects.select_for_update().get(name=request.name)
+        authorize(actor, Action.PUBLISH, package=package)
+        return package, False
+    Maintainer.objects.create(package=package, user=actor.user)
+    return package, True

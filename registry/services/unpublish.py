@@ -1,0 +1,85 @@
+"""`npm unpublish`: versions leave installers, but their numbers are never reused."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from registry import semver
+from registry.authz import Action
+from registry.exceptions import InvalidPayload, UnpublishRefused
+from registry.models import Dependency, DistTag, Package, Version
+from registry.packuments import packument_touch
+from registry.services.common import package_for, package_lock, revision_check
+
+
+def _dependents(package: Package) -> list[str]:
+    return sorted(
+        set(
+            Dependency.objects.filter(name=package.name, version__state=Version.State.PUBLISHED)
+            .exclude(version__package=package)
+            .values_list("version__package__name", flat=True)[:5]
+        )
+    )
+
+
+def _check_policy(package: Package, versions: list[Version]) -> None:
+    """npm's rule: within the window anything goes; after it, only if nothing depends on it."""
+    window = timedelta(hours=settings.GATEHOUSE_UNPUBLISH_WINDOW_HOURS)
+    old = [v.version for v in versions if timezone.now() - v.published_at > window]
+    if not old:
+        return
+    dependents = _dependents(package)
+    if dependents:
+        raise UnpublishRefused(
+            f"{package.name}@{', '.join(old)} was published more than "
+            f"{settings.GATEHOUSE_UNPUBLISH_WINDOW_HOURS} hours ago and other packages depend on "
+            f"{package.name} ({', '.join(dependents)}). Deprecate it instead: "
+            f'npm deprecate {package.name}@<version> "<message>".'
+        )
+
+
+def versions_unpublish(*, actor: Actor, name: str, rev: str | None, keep: set[str] | None) -> Package:
+    """Unpublish every published version not in `keep` (None: all of them)."""
+    package = package_for(actor, name, Action.UNPUBLISH)
+    with transaction.atomic():
+        package = package_lock(package)
+        revision_check(package, rev)
+        published = list(package.versions.filter(state=Version.State.PUBLISHED))
+        removed = [v for v in published if keep is None or v.version not in keep]
+        if not removed:
+            raise InvalidPayload(f"No version of {name} would be unpublished by this request.")
+        _check_policy(package, removed)
+        now = timezone.now()
+        Version.objects.filter(pk__in=[v.pk for v in removed]).update(
+            state=Version.State.UNPUBLISHED, unpublished_at=now, blob=None
+        )
+        DistTag.objects.filter(version__in=removed).delete()
+        remaining = [v.version for v in published if v not in removed]
+        _ensure_latest(package, remaining)
+        if not remaining:
+            package.unpublished_at = now
+        packument_touch(package)
+        for version in removed:
+            event_record("package:unpublish", actor=actor, package=package, details={"version": version.version})
+    return package
+
+
+def _ensure_latest(package: Package, remaining: list[str]) -> None:
+    if not remaining or package.dist_tags.filter(tag="latest").exists():
+        return
+    best = semver.max_version(remaining) or semver.max_version(remaining, include_prerelease=True)
+    DistTag.objects.create(package=package, tag="latest", version=package.versions.get(version=best))
+
+
+def tarball_delete(*, actor: Actor, name: str, filename: str) -> None:
+    """The client's last unpublish step; the bytes go with the periodic blob collection."""
+    package = package_for(actor, name, Action.UNPUBLISH)
+    version = package.versions.filter(tarball_filename=filename).first()
+    if version is not None and version.state == Version.State.PUBLISHED:
+        raise UnpublishRefused(
+            f"{name}@{version.version} is still published. Run `npm unpublish {name}@{version.version}`."
+        )

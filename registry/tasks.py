@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from registry.blobs import blobs_collect as _blobs_collect
+
+
+@shared_task
+def blobs_collect() -> int:
+    return _blobs_collect()

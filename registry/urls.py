@@ -1,0 +1,48 @@
+"""The npm registry protocol, at the origin's root where the npm CLI looks for it.
+
+WSGI decodes `%2f`, so `/@scope%2fname` arrives as `/@scope/name`: scoped names are two
+segments, and the shapes below keep packuments, tarballs and `-rev` writes apart.
+"""
+
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts import api as accounts_api
+from registry.api import misc, tags
+from registry.api.reads import packument_get, tarball_get
+from registry.api.writes import PackageRevisionWrite, PackageWrite, TarballDelete
+
+NAME = r"(?P<name>@[^/]+/[^/]+|[^/@][^/]*)"
+
+_package_write = PackageWrite.as_view()
+
+
+@csrf_exempt  # token-authenticated API: no cookies, so no CSRF; DRF's views are exempt too
+def package_document(request, name: str):
+    """GET is the install hot path (plain view); writes go through DRF."""
+    if request.method in ("GET", "HEAD"):
+        return packument_get(request, name)
+    return _package_write(request, name=name)
+
+
+urlpatterns = [
+    re_path(r"^-/ping$", misc.Ping.as_view()),
+    re_path(r"^-/whoami$", accounts_api.WhoAmI.as_view()),
+    re_path(r"^-/v1/login$", accounts_api.WebLoginStart.as_view()),
+    re_path(r"^-/v1/done$", accounts_api.WebLoginDone.as_view()),
+    re_path(r"^-/v1/search$", misc.Search.as_view()),
+    re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)/-rev/(?P<rev>[^/]+)$", accounts_api.CouchUser.as_view()),
+    re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)$", accounts_api.CouchUser.as_view()),
+    re_path(r"^-/user/token/(?P<token>[^/]+)$", accounts_api.Logout.as_view()),
+    re_path(r"^-/npm/v1/user$", accounts_api.Profile.as_view()),
+    re_path(r"^-/npm/v1/tokens$", accounts_api.Tokens.as_view()),
+    re_path(r"^-/npm/v1/tokens/token/(?P<ident>[^/]+)$", accounts_api.TokenRevoke.as_view()),
+    re_path(r"^-/npm/v1/security/advisories/bulk$", misc.AuditBulk.as_view()),
+    re_path(r"^-/_view/starredByUser$", misc.StarredByUser.as_view()),
+    re_path(rf"^-/package/{NAME}/dist-tags$", tags.DistTags.as_view()),
+    re_path(rf"^-/package/{NAME}/dist-tags/(?P<tag>[^/]+)$", tags.DistTag.as_view()),
+    re_path(rf"^{NAME}/-/(?P<filename>[^/]+\.tgz)/-rev/(?P<rev>[^/]+)$", TarballDelete.as_view()),
+    re_path(rf"^{NAME}/-/(?P<filename>[^/]+\.tgz)$", tarball_get),
+    re_path(rf"^{NAME}/-rev/(?P<rev>[^/]+)$", PackageRevisionWrite.as_view()),
+    re_path(rf"^{NAME}$", package_document),
+]

@@ -1,0 +1,14 @@
+"""Absolute URLs handed to the npm CLI, built from the configured public registry URL."""
+
+from urllib.parse import quote
+
+from django.conf import settings
+
+
+def registry_url(path: str) -> str:
+    return settings.GATEHOUSE_URL + path.lstrip("/")
+
+
+def tarball_url(name: str, filename: str) -> str:
+    # Scoped tarballs keep a literal slash (/@scope/pkg/-/pkg-1.0.0.tgz), as npm expects.
+    return registry_url(f"{quote(name, safe='@/')}/-/{quote(filename)}")
