@@ -206,15 +206,20 @@ elif GATEHOUSE_STORAGE == "s3":
 else:
     raise ImproperlyConfigured(f"GATEHOUSE_STORAGE must be filesystem or s3, not {GATEHOUSE_STORAGE!r}")
 
+_manifest_static = env_bool("GATEHOUSE_MANIFEST_STATIC", not DEBUG and not EMBEDDED)
+# Without collected, hashed files (embedded mode, tests) whitenoise serves from the source folders.
+WHITENOISE_USE_FINDERS = not _manifest_static
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "tarballs": _tarball_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if env_bool("GATEHOUSE_MANIFEST_STATIC", not DEBUG and not EMBEDDED)
+        if _manifest_static
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }

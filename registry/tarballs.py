@@ -26,7 +26,7 @@ _FILTER_DEST = "/nonexistent/gatehouse-tarball"
 # Names are UTF-8; undecodable bytes survive as surrogates so that we can refuse them.
 _NAMES = {"encoding": "utf-8", "errors": "surrogateescape"}
 # What tarfile, zlib and the codecs raise on hostile input; all of it means "corrupt".
-_CORRUPT = (tarfile.TarError, zlib.error, EOFError, OSError, UnicodeError, ValueError)
+_CORRUPT = (tarfile.TarError, zlib.error, EOFError, OSError, UnicodeError, ValueError, OverflowError)
 # npm shows a Markdown README first; among equals, the first in the tarball wins.
 _README_RANK = {".md": 0, ".markdown": 1, "": 2, ".txt": 3}
 _OnFile = Callable[["TarballFile", Callable[[int], bytes]], None]
