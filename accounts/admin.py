@@ -6,13 +6,31 @@ from accounts.models import SecurityEvent, Token, User
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Gatehouse", {"fields": ("email_verified", "fullname")}))
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("Gatehouse", {"fields": ("email_verified", "fullname")}),
+    )
 
 
 @admin.register(Token)
 class TokenAdmin(admin.ModelAdmin):
-    list_display = ("display_prefix", "user", "kind", "name", "created_at", "last_used_at", "last_used_ip")
-    readonly_fields = ("key", "token_hash", "display_prefix", "created_at", "last_used_at", "last_used_ip")
+    list_display = (
+        "display_prefix",
+        "user",
+        "kind",
+        "name",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+    )
+    readonly_fields = (
+        "key",
+        "token_hash",
+        "display_prefix",
+        "created_at",
+        "last_used_at",
+        "last_used_ip",
+    )
     search_fields = ("user__username", "name")
 
 

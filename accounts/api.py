@@ -91,18 +91,23 @@ class CouchUser(AnonymousAPIView):
                 user = password_verify(actor=actor, username=name, password=password)
             except InvalidCredentials:
                 if body.get("email"):
-                    raise UsernameTaken(f'The username "{name}" is taken. Choose another one.') from None
+                    raise UsernameTaken(
+                        f'The username "{name}" is taken. Choose another one.'
+                    ) from None
                 raise
         else:
             if not body.get("email"):
                 raise InvalidCredentials(
                     "Incorrect username or password. Check them, or reset your password in the portal."
                 )
-            user = user_create(actor=actor, username=name, email=str(body["email"]), password=password)
+            user = user_create(
+                actor=actor, username=name, email=str(body["email"]), password=password
+            )
         cli = Actor(user=user, ip=actor.ip, user_agent=actor.user_agent)
         token = token_issue(actor=cli, user=user, name="npm login")
         return Response(
-            {"ok": True, "id": COUCH_PREFIX + user.username, "rev": "1-0", "token": token}, status=201
+            {"ok": True, "id": COUCH_PREFIX + user.username, "rev": "1-0", "token": token},
+            status=201,
         )
 
 
@@ -143,7 +148,9 @@ class Tokens(APIView):
             }
             for token in tokens_of(actor.user)
         ]
-        return _no_cache(Response({"objects": objects, "total": len(objects), "urls": {"next": None}}))
+        return _no_cache(
+            Response({"objects": objects, "total": len(objects), "urls": {"next": None}})
+        )
 
 
 class TokenRevoke(APIView):

@@ -83,6 +83,9 @@ class WebLogin(models.Model):
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self):
+        return f"npm login {self.pk} ({'confirmed' if self.confirmed_at else 'pending'})"
+
 
 class SecurityEvent(models.Model):
     """One security-relevant action: who did what, to whom or what, from where."""

@@ -8,7 +8,7 @@ slow hash adds nothing, and a lookup by hash is a constant-time comparison in ef
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "gth_"
+TOKEN_PREFIX = "gth_"  # noqa: S105 - a public marker, not a secret
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 

@@ -22,7 +22,9 @@ def portal_actor(request) -> Actor:
 
 def _next_url(request, default: str = "accounts:packages"):
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return default
 

@@ -12,7 +12,9 @@ from portal.errors import DomainError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JsonResponse:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> JsonResponse:
     response = JsonResponse({"error": message}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value

@@ -148,7 +148,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHE_URL = env_str("CACHE_URL", "")
 if CACHE_URL.startswith(("redis://", "rediss://")):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
 elif CACHE_URL == "":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
@@ -161,7 +163,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
@@ -184,6 +189,9 @@ GATEHOUSE_UNPUBLISH_WINDOW_HOURS = env_int("GATEHOUSE_UNPUBLISH_WINDOW_HOURS", 7
 # How long the npm CLI's web login waits for the person to confirm in the browser.
 GATEHOUSE_WEB_LOGIN_TTL_SECONDS = env_int("GATEHOUSE_WEB_LOGIN_TTL_SECONDS", 600)
 
+# Where public packuments and tarballs are mirrored as files for a front proxy (empty: off).
+GATEHOUSE_MIRROR_DIR = env_str("GATEHOUSE_MIRROR_DIR", "")
+
 # Tarball storage goes through Django's storage API: the local disk by default, any
 # S3-compatible store with GATEHOUSE_STORAGE=s3 (pip install '.[s3]' and the AWS_* variables).
 GATEHOUSE_STORAGE = env_str("GATEHOUSE_STORAGE", "filesystem")
@@ -204,7 +212,9 @@ elif GATEHOUSE_STORAGE == "s3":
         },
     }
 else:
-    raise ImproperlyConfigured(f"GATEHOUSE_STORAGE must be filesystem or s3, not {GATEHOUSE_STORAGE!r}")
+    raise ImproperlyConfigured(
+        f"GATEHOUSE_STORAGE must be filesystem or s3, not {GATEHOUSE_STORAGE!r}"
+    )
 
 _manifest_static = env_bool("GATEHOUSE_MANIFEST_STATIC", not DEBUG and not EMBEDDED)
 # Without collected, hashed files (embedded mode, tests) whitenoise serves from the source folders.

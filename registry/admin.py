@@ -16,7 +16,15 @@ class PackageAdmin(admin.ModelAdmin):
     # Read-only here: every change goes through a service so packuments and events follow.
     list_display = ("name", "access", "latest_version", "modified_at")
     search_fields = ("name",)
-    readonly_fields = ("name", "scope", "access", "revision", "latest_version", "created_at", "modified_at")
+    readonly_fields = (
+        "name",
+        "scope",
+        "access",
+        "revision",
+        "latest_version",
+        "created_at",
+        "modified_at",
+    )
     exclude = ("description", "keywords", "unpublished_at")
     inlines = [VersionInline]
 

@@ -44,10 +44,13 @@ def is_maintainer(user, package: Package) -> bool:
     return Maintainer.objects.filter(package=package, user=user).exists()
 
 
-def decide(actor: Actor, action: Action, *, package: Package | None = None, name: str = "") -> Decision:
+def decide(
+    actor: Actor, action: Action, *, package: Package | None = None, name: str = ""
+) -> Decision:
     if action is Action.CREATE:
         return _decide_create(actor, name)
-    assert package is not None
+    if package is None:
+        raise ValueError(f"deciding {action} needs a package")
     maintainer = is_maintainer(actor.user, package)
     if action is Action.READ:
         if not package.is_restricted or maintainer:
@@ -55,7 +58,9 @@ def decide(actor: Actor, action: Action, *, package: Package | None = None, name
         return _hidden(package.name)
     if actor.user is None:
         return Decision(
-            False, AuthenticationRequired, f"You must be logged in to {action} {package.name}. Run `npm login`."
+            False,
+            AuthenticationRequired,
+            f"You must be logged in to {action} {package.name}. Run `npm login`.",
         )
     if not maintainer:
         if package.is_restricted:
@@ -77,9 +82,15 @@ def decide(actor: Actor, action: Action, *, package: Package | None = None, name
 
 def _decide_create(actor: Actor, name: str) -> Decision:
     if actor.user is None:
-        return Decision(False, AuthenticationRequired, f"You must be logged in to publish {name}. Run `npm login`.")
+        return Decision(
+            False,
+            AuthenticationRequired,
+            f"You must be logged in to publish {name}. Run `npm login`.",
+        )
     if not actor.can_write:
-        return Decision(False, PermissionDenied, f"This token is read-only, so it cannot publish {name}.")
+        return Decision(
+            False, PermissionDenied, f"This token is read-only, so it cannot publish {name}."
+        )
     scope, _ = split_name(name)
     if scope is not None and scope != actor.user.username:
         return Decision(
@@ -92,8 +103,12 @@ def _decide_create(actor: Actor, name: str) -> Decision:
 
 
 def _hidden(name: str) -> Decision:
-    return Decision(False, NotFound, f"{name} is not in this registry, or you do not have access to it.")
+    return Decision(
+        False, NotFound, f"{name} is not in this registry, or you do not have access to it."
+    )
 
 
-def authorize(actor: Actor, action: Action, *, package: Package | None = None, name: str = "") -> None:
+def authorize(
+    actor: Actor, action: Action, *, package: Package | None = None, name: str = ""
+) -> None:
     decide(actor, action, package=package, name=name).raise_if_denied()

@@ -119,7 +119,11 @@ def manifest_compare(*, built: dict, client_manifest: dict, info: TarballInfo) -
     if client_bin != built.get("bin"):
         _mismatch("bin", client_bin, built.get("bin"))
     if normalize_bundled(client_manifest) != built.get("bundleDependencies"):
-        _mismatch("bundleDependencies", normalize_bundled(client_manifest), built.get("bundleDependencies"))
+        _mismatch(
+            "bundleDependencies",
+            normalize_bundled(client_manifest),
+            built.get("bundleDependencies"),
+        )
 
 
 def _mismatch(field: str, claimed, actual) -> None:

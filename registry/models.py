@@ -54,13 +54,23 @@ class Maintainer(models.Model):
         ]
         ordering = ["added_at", "id"]
 
+    def __str__(self):
+        return f"{self.user} maintains {self.package}"
+
 
 class Star(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="stars")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stars"
+    )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["package", "user"], name="registry_star_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "user"], name="registry_star_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} starred {self.package}"
 
 
 class Blob(models.Model):
@@ -69,6 +79,9 @@ class Blob(models.Model):
     sha512 = models.CharField(max_length=128, primary_key=True)
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"sha512 {self.sha512[:16]}… ({self.size} bytes)"
 
     @staticmethod
     def path_for(sha512: str) -> str:
@@ -121,6 +134,9 @@ class DistTag(models.Model):
             models.UniqueConstraint(fields=["package", "tag"], name="registry_dist_tag_unique")
         ]
 
+    def __str__(self):
+        return f"{self.package}@{self.tag}"
+
 
 class Packument(models.Model):
     """A package's documents as ready bytes: what installs read, built on every write.
@@ -141,9 +157,15 @@ class Packument(models.Model):
     abbreviated_etag = models.CharField(max_length=100)
     modified_at = models.DateTimeField()
 
+    def __str__(self):
+        return f"packument of {self.name} ({self.rev})"
+
 
 class Dependency(models.Model):
     """A package that a published version depends on, so "who depends on X" is one query."""
 
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="dependency_rows")
     name = models.CharField(max_length=255, db_index=True)
+
+    def __str__(self):
+        return f"{self.version} depends on {self.name}"

@@ -7,13 +7,16 @@ own transaction, so readers see either the old document or the new one.
 
 import hashlib
 import json
-
 from datetime import UTC
+from functools import partial
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from registry import semver
 from registry.models import DistTag, Package, Packument, Version
+from registry.urls_public import tarball_url
 
 # The fields npm's abbreviated ("corgi") form keeps per version.
 CORGI_FIELDS = (
@@ -94,6 +97,15 @@ def _latest(published: list[Version], tags: dict[str, str]) -> Version | None:
     return by_version.get(best) if best else None
 
 
+def _manifest(package: Package, version: Version) -> dict:
+    """The stored manifest with its tarball URL, which follows the configured registry URL."""
+    dist = {
+        **version.manifest.get("dist", {}),
+        "tarball": tarball_url(package.name, version.tarball_filename),
+    }
+    return {**version.manifest, "dist": dist}
+
+
 def _full_document(package, rows, published, tags, maintainers, latest) -> dict:
     time = {"created": _iso(package.created_at), "modified": _iso(package.modified_at)}
     for row in rows:
@@ -106,12 +118,14 @@ def _full_document(package, rows, published, tags, maintainers, latest) -> dict:
     document = {
         "name": package.name,
         "dist-tags": tags,
-        "versions": {v.version: v.manifest for v in published},
+        "versions": {v.version: _manifest(package, v) for v in published},
         "time": time,
         "maintainers": maintainers,
         "users": {
             username: True
-            for username in package.stars.order_by("user__username").values_list("user__username", flat=True)
+            for username in package.stars.order_by("user__username").values_list(
+                "user__username", flat=True
+            )
         },
     }
     if latest is not None:
@@ -124,14 +138,17 @@ def _full_document(package, rows, published, tags, maintainers, latest) -> dict:
 
 
 def _abbreviated_document(package, published, tags) -> dict:
+    versions = {}
+    for version in published:
+        manifest = _manifest(package, version)
+        versions[version.version] = {
+            field: manifest[field] for field in CORGI_FIELDS if field in manifest
+        }
     return {
         "name": package.name,
         "dist-tags": tags,
         "modified": _iso(package.modified_at),
-        "versions": {
-            v.version: {field: v.manifest[field] for field in CORGI_FIELDS if field in v.manifest}
-            for v in published
-        },
+        "versions": versions,
     }
 
 
@@ -144,4 +161,8 @@ def packument_touch(package: Package) -> Packument:
     package.modified_at = timezone.now()
     packument = packument_rebuild(package)
     package.save()
+    if settings.GATEHOUSE_MIRROR_DIR:
+        from registry.tasks import mirror_package
+
+        transaction.on_commit(partial(mirror_package.delay, package.pk))
     return packument

@@ -8,7 +8,9 @@ from registry.models import Package
 MAX_RESULTS = 250
 
 
-def packages_search(*, actor: Actor, text: str, size: int, offset: int) -> tuple[list[Package], int]:
+def packages_search(
+    *, actor: Actor, text: str, size: int, offset: int
+) -> tuple[list[Package], int]:
     terms = [term for term in text.lower().split() if term][:10]
     packages = Package.objects.visible_to(actor.user).filter(unpublished_at__isnull=True)
     score = Value(0, output_field=IntegerField())

@@ -11,6 +11,7 @@ refusal is an ``InvalidTarball`` whose message is the one line the npm user will
 import base64
 import hashlib
 import json
+import re
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -26,7 +27,15 @@ _FILTER_DEST = "/nonexistent/gatehouse-tarball"
 # Names are UTF-8; undecodable bytes survive as surrogates so that we can refuse them.
 _NAMES = {"encoding": "utf-8", "errors": "surrogateescape"}
 # What tarfile, zlib and the codecs raise on hostile input; all of it means "corrupt".
-_CORRUPT = (tarfile.TarError, zlib.error, EOFError, OSError, UnicodeError, ValueError, OverflowError)
+_CORRUPT = (
+    tarfile.TarError,
+    zlib.error,
+    EOFError,
+    OSError,
+    UnicodeError,
+    ValueError,
+    OverflowError,
+)
 # npm shows a Markdown README first; among equals, the first in the tarball wins.
 _README_RANK = {".md": 0, ".markdown": 1, "": 2, ".txt": 3}
 _OnFile = Callable[["TarballFile", Callable[[int], bytes]], None]
@@ -249,9 +258,9 @@ def _walk_members(
         if member.offset_data + member.size > limits.max_unpacked_bytes:
             raise _too_big(f"unpacks to more than {_size(limits.max_unpacked_bytes)}")
         path = "/".join(parts[1:])
-        # Two copies of a path, or a package.json differing only in case (one file on macOS
-        # and Windows), let what we check differ from what npm installs.
-        if path.lower() == "package.json":
+        # Two copies of a path, or a package.json differing only in case or separator (one
+        # file on macOS and Windows), let what we check differ from what npm installs.
+        if _windows_parts(path.lower()) == ["package.json"]:
             manifests += 1
         if path in seen or manifests > 1:
             raise _repack(f"has {shown} twice")
@@ -272,10 +281,14 @@ def _name_parts(name: str, shown: str) -> list[str]:
         raise _repack(f"has a name that is not UTF-8 ({shown})") from None
     if name.startswith("/"):
         raise _repack(f"has an absolute path ({shown})")
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if ".." in parts:
+    # Backslashes are plain characters here, but separators to npm on Windows.
+    if ".." in _windows_parts(name):
         raise _repack(f"has a path that climbs out with '..' ({shown})")
-    return parts
+    return [part for part in name.split("/") if part not in ("", ".")]
+
+
+def _windows_parts(name: str) -> list[str]:
+    return [part for part in re.split(r"[/\\]", name) if part not in ("", ".")]
 
 
 def _check_type(member: tarfile.TarInfo, shown: str) -> None:
@@ -286,6 +299,10 @@ def _check_type(member: tarfile.TarInfo, shown: str) -> None:
             f"The tarball contains a {kind} link ({shown}): npm packages may not contain "
             "links; remove it and publish again."
         )
+    if member.isdir() and member.size:
+        # Readers disagree on whether a folder's declared size covers data blocks: tarfile
+        # reads them as entries, others skip them. Either way something could hide there.
+        raise _repack(f"has a folder entry that carries data ({shown})")
     if member.isdir() or (member.isreg() and not member.issparse()):
         return
     if member.ischr() or member.isblk():

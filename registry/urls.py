@@ -31,7 +31,10 @@ urlpatterns = [
     re_path(r"^-/v1/login$", accounts_api.WebLoginStart.as_view()),
     re_path(r"^-/v1/done$", accounts_api.WebLoginDone.as_view()),
     re_path(r"^-/v1/search$", misc.Search.as_view()),
-    re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)/-rev/(?P<rev>[^/]+)$", accounts_api.CouchUser.as_view()),
+    re_path(
+        r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)/-rev/(?P<rev>[^/]+)$",
+        accounts_api.CouchUser.as_view(),
+    ),
     re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)$", accounts_api.CouchUser.as_view()),
     re_path(r"^-/user/token/(?P<token>[^/]+)$", accounts_api.Logout.as_view()),
     re_path(r"^-/npm/v1/user$", accounts_api.Profile.as_view()),

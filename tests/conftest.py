@@ -41,7 +41,9 @@ def _fast_and_isolated(settings, tmp_path):
 
 
 def make_user(username: str) -> User:
-    return User.objects.create_user(username=username, email=f"{username}@example.com", password=PASSWORD)
+    return User.objects.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD
+    )
 
 
 @pytest.fixture

@@ -56,7 +56,9 @@ def token_authenticate(secret: str, *, ip: str | None) -> Token:
         )
     now = timezone.now()
     if token.expires_at is not None and token.expires_at <= now:
-        raise InvalidToken(f"This access token expired on {token.expires_at:%Y-%m-%d}. Run `npm login`.")
+        raise InvalidToken(
+            f"This access token expired on {token.expires_at:%Y-%m-%d}. Run `npm login`."
+        )
     if token.cidr_whitelist and not _ip_allowed(ip, token.cidr_whitelist):
         raise InvalidToken(f"This access token may not be used from {ip}.")
     _note_use(token, ip, now)

@@ -34,7 +34,9 @@ def web_login_pending(login_id: str) -> WebLogin:
         parsed = uuid.UUID(login_id)
     except ValueError:
         parsed = None
-    login = WebLogin.objects.filter(pk=parsed, confirmed_at__isnull=True).first() if parsed else None
+    login = (
+        WebLogin.objects.filter(pk=parsed, confirmed_at__isnull=True).first() if parsed else None
+    )
     if login is None or login.expires_at <= timezone.now():
         raise WebLoginExpired(
             "This login link has expired or was already used. Run `npm login` again."
@@ -69,7 +71,9 @@ def web_login_poll(*, actor: Actor, done_secret: str) -> str | None:
         if not deleted:
             raise WebLoginExpired("This login was already completed. Run `npm login` again.")
         cli_actor = Actor(user=login.user, ip=actor.ip, user_agent=actor.user_agent)
-        return token_issue(actor=cli_actor, user=login.user, kind=Token.Kind.SESSION, name="npm login")
+        return token_issue(
+            actor=cli_actor, user=login.user, kind=Token.Kind.SESSION, name="npm login"
+        )
 
 
 def web_logins_purge() -> int:

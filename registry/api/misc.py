@@ -31,12 +31,18 @@ class Search(APIView):
         size = _int_param(request, "size", 20, 250)
         offset = _int_param(request, "from", 0, 10_000)
         text = request.query_params.get("text", "")
-        packages, total = packages_search(actor=request_actor(request), text=text, size=size, offset=offset)
-        return Response({"objects": [_search_object(p) for p in packages], "total": total, "time": ""})
+        packages, total = packages_search(
+            actor=request_actor(request), text=text, size=size, offset=offset
+        )
+        return Response(
+            {"objects": [_search_object(p) for p in packages], "total": total, "time": ""}
+        )
 
 
 def _search_object(package) -> dict:
-    maintainers = [{"username": m.user.username, "email": m.user.email} for m in package.maintainers.all()]
+    maintainers = [
+        {"username": m.user.username, "email": m.user.email} for m in package.maintainers.all()
+    ]
     return {
         "package": {
             "name": package.name,
@@ -49,7 +55,10 @@ def _search_object(package) -> dict:
             "maintainers": maintainers,
             "links": {},
         },
-        "score": {"final": package.score, "detail": {"quality": 0, "popularity": 0, "maintenance": 0}},
+        "score": {
+            "final": package.score,
+            "detail": {"quality": 0, "popularity": 0, "maintenance": 0},
+        },
         "searchScore": package.score,
     }
 

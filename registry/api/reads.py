@@ -32,7 +32,9 @@ def _may_read(request, package_id: int) -> bool:
 
 def _matches(request, etag: str) -> bool:
     header = request.META.get("HTTP_IF_NONE_MATCH", "")
-    return bool(header) and (header.strip() == "*" or etag in [t.strip() for t in header.split(",")])
+    return bool(header) and (
+        header.strip() == "*" or etag in [t.strip() for t in header.split(",")]
+    )
 
 
 @require_safe
@@ -64,12 +66,16 @@ def packument_get(request, name: str):
     if _matches(request, etag):
         response = HttpResponseNotModified()
     else:
-        response = HttpResponse(bytes(body), content_type=CORGI if abbreviated else "application/json")
+        response = HttpResponse(
+            bytes(body), content_type=CORGI if abbreviated else "application/json"
+        )
     response["ETag"] = etag
     response["Vary"] = "Accept, Authorization"
     # Always revalidate: without this npm treats packuments as fresh for days (see the
     # heuristic-freshness trap) and never sees new versions.
-    response["Cache-Control"] = "private, no-cache" if restricted else "public, max-age=0, must-revalidate"
+    response["Cache-Control"] = (
+        "private, no-cache" if restricted else "public, max-age=0, must-revalidate"
+    )
     return response
 
 

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,108 +15,244 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Blob',
+            name="Blob",
             fields=[
-                ('sha512', models.CharField(max_length=128, primary_key=True, serialize=False)),
-                ('size', models.PositiveBigIntegerField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("sha512", models.CharField(max_length=128, primary_key=True, serialize=False)),
+                ("size", models.PositiveBigIntegerField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Package',
+            name="Package",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('scope', models.CharField(blank=True, db_index=True, max_length=214)),
-                ('access', models.CharField(choices=[('public', 'Public'), ('restricted', 'Restricted')], default='public', max_length=16)),
-                ('revision', models.PositiveIntegerField(default=0)),
-                ('description', models.TextField(blank=True)),
-                ('keywords', models.JSONField(blank=True, default=list)),
-                ('latest_version', models.CharField(blank=True, max_length=256)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('modified_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('unpublished_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("scope", models.CharField(blank=True, db_index=True, max_length=214)),
+                (
+                    "access",
+                    models.CharField(
+                        choices=[("public", "Public"), ("restricted", "Restricted")],
+                        default="public",
+                        max_length=16,
+                    ),
+                ),
+                ("revision", models.PositiveIntegerField(default=0)),
+                ("description", models.TextField(blank=True)),
+                ("keywords", models.JSONField(blank=True, default=list)),
+                ("latest_version", models.CharField(blank=True, max_length=256)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("modified_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("unpublished_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Packument',
+            name="Packument",
             fields=[
-                ('package', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='packument', serialize=False, to='registry.package')),
-                ('name', models.CharField(max_length=255, unique=True)),
-                ('restricted', models.BooleanField(default=False)),
-                ('unpublished_at', models.DateTimeField(blank=True, null=True)),
-                ('rev', models.CharField(max_length=80)),
-                ('full', models.BinaryField()),
-                ('full_etag', models.CharField(max_length=100)),
-                ('abbreviated', models.BinaryField()),
-                ('abbreviated_etag', models.CharField(max_length=100)),
-                ('modified_at', models.DateTimeField()),
+                (
+                    "package",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="packument",
+                        serialize=False,
+                        to="registry.package",
+                    ),
+                ),
+                ("name", models.CharField(max_length=255, unique=True)),
+                ("restricted", models.BooleanField(default=False)),
+                ("unpublished_at", models.DateTimeField(blank=True, null=True)),
+                ("rev", models.CharField(max_length=80)),
+                ("full", models.BinaryField()),
+                ("full_etag", models.CharField(max_length=100)),
+                ("abbreviated", models.BinaryField()),
+                ("abbreviated_etag", models.CharField(max_length=100)),
+                ("modified_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Version',
+            name="Version",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=256)),
-                ('state', models.CharField(choices=[('published', 'Published'), ('unpublished', 'Unpublished')], default='published', max_length=16)),
-                ('manifest', models.JSONField()),
-                ('tarball_filename', models.CharField(max_length=300)),
-                ('readme', models.TextField(blank=True)),
-                ('readme_filename', models.CharField(blank=True, max_length=200)),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('unpublished_at', models.DateTimeField(blank=True, null=True)),
-                ('blob', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='registry.blob')),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='registry.package')),
-                ('publisher', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=256)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("published", "Published"), ("unpublished", "Unpublished")],
+                        default="published",
+                        max_length=16,
+                    ),
+                ),
+                ("manifest", models.JSONField()),
+                ("tarball_filename", models.CharField(max_length=300)),
+                ("readme", models.TextField(blank=True)),
+                ("readme_filename", models.CharField(blank=True, max_length=200)),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("unpublished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "blob",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="registry.blob",
+                    ),
+                ),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="registry.package",
+                    ),
+                ),
+                (
+                    "publisher",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DistTag',
+            name="DistTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tag', models.CharField(max_length=214)),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dist_tags', to='registry.package')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dist_tags', to='registry.version')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tag", models.CharField(max_length=214)),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dist_tags",
+                        to="registry.package",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dist_tags",
+                        to="registry.version",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Dependency',
+            name="Dependency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=255)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dependency_rows', to='registry.version')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(db_index=True, max_length=255)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dependency_rows",
+                        to="registry.version",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Maintainer',
+            name="Maintainer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='maintainerships', to=settings.AUTH_USER_MODEL)),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='maintainers', to='registry.package')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="maintainerships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="maintainers",
+                        to="registry.package",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['added_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('package', 'user'), name='registry_maintainer_unique')],
+                "ordering": ["added_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("package", "user"), name="registry_maintainer_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Star',
+            name="Star",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('package', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stars', to='registry.package')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stars', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "package",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stars",
+                        to="registry.package",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stars",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('package', 'user'), name='registry_star_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("package", "user"), name="registry_star_unique")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='version',
-            constraint=models.UniqueConstraint(fields=('package', 'version'), name='registry_version_unique'),
+            model_name="version",
+            constraint=models.UniqueConstraint(
+                fields=("package", "version"), name="registry_version_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='disttag',
-            constraint=models.UniqueConstraint(fields=('package', 'tag'), name='registry_dist_tag_unique'),
+            model_name="disttag",
+            constraint=models.UniqueConstraint(
+                fields=("package", "tag"), name="registry_dist_tag_unique"
+            ),
         ),
     ]

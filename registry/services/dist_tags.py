@@ -21,10 +21,17 @@ def dist_tag_set(*, actor: Actor, name: str, tag: str, version: object) -> Packa
         package = package_lock(package)
         row = package.versions.filter(version=version, state=Version.State.PUBLISHED).first()
         if row is None:
-            raise VersionNotFound(f"{name}@{version} is not published, so it cannot be tagged {tag}.")
+            raise VersionNotFound(
+                f"{name}@{version} is not published, so it cannot be tagged {tag}."
+            )
         DistTag.objects.update_or_create(package=package, tag=tag, defaults={"version": row})
         packument_touch(package)
-        event_record("package:dist-tag-add", actor=actor, package=package, details={"tag": tag, "version": version})
+        event_record(
+            "package:dist-tag-add",
+            actor=actor,
+            package=package,
+            details={"tag": tag, "version": version},
+        )
     return package
 
 

@@ -39,7 +39,9 @@ def versions_deprecate(*, actor: Actor, name: str, versions: dict) -> Package:
             changed[number] = wanted
         if changed:
             packument_touch(package)
-            event_record("package:deprecate", actor=actor, package=package, details={"versions": changed})
+            event_record(
+                "package:deprecate", actor=actor, package=package, details={"versions": changed}
+            )
     return package
 
 
@@ -64,7 +66,9 @@ def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) ->
             event_record("package:owner-add", actor=actor, package=package, user=users[username])
         for username in current.keys() - wanted:
             current[username].delete()
-            event_record("package:owner-remove", actor=actor, package=package, user=current[username].user)
+            event_record(
+                "package:owner-remove", actor=actor, package=package, user=current[username].user
+            )
         packument_touch(package)
     return package
 
@@ -96,4 +100,3 @@ def starred_by(username: str) -> list[str]:
         .order_by("package__name")
         .values_list("package__name", flat=True)
     )
-

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.events import event_record
+from portal.errors import PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize
 from registry.blobs import blob_writing
@@ -17,10 +18,7 @@ from registry.exceptions import InvalidPayload, InvalidTarball, VersionExists
 from registry.manifests import manifest_build, manifest_compare
 from registry.models import Dependency, DistTag, Maintainer, Package, Version
 from registry.packuments import packument_touch
-from registry.services.common import package_lock
 from registry.tarballs import TarballInfo, TarballLimits, tarball_digests, tarball_inspect
-from registry.urls_public import tarball_url
-from portal.errors import PayloadTooLarge
 
 DEPENDENCY_KINDS = ("dependencies", "optionalDependencies", "peerDependencies")
 
@@ -54,7 +52,9 @@ def publish_request_parse(name: str, body) -> PublishRequest:
         )
     versions = body.get("versions")
     if not isinstance(versions, dict) or len(versions) != 1:
-        raise InvalidPayload("A publish must contain exactly one version. Publish one version at a time.")
+        raise InvalidPayload(
+            "A publish must contain exactly one version. Publish one version at a time."
+        )
     version, manifest = next(iter(versions.items()))
     semver.parse_version(version)
     if not isinstance(manifest, dict):
@@ -65,7 +65,9 @@ def publish_request_parse(name: str, body) -> PublishRequest:
     tag, tagged = next(iter(tags.items()))
     semver.validate_tag(tag)
     if tagged != version:
-        raise InvalidPayload(f'The dist-tag "{tag}" must point at the version being published ({version}).')
+        raise InvalidPayload(
+            f'The dist-tag "{tag}" must point at the version being published ({version}).'
+        )
     access = body.get("access")
     if access not in (None, "public", "restricted"):
         raise InvalidPayload('"access" must be "public" or "restricted".')
@@ -143,7 +145,9 @@ def _check_client_digests(client_manifest: dict, digests) -> None:
             "truncated on the way). Publish again."
         )
     if dist.get("shasum") not in (None, digests.shasum):
-        raise InvalidTarball("The tarball does not match the shasum in the manifest. Publish again.")
+        raise InvalidTarball(
+            "The tarball does not match the shasum in the manifest. Publish again."
+        )
 
 
 def _version_exists(name: str, version: str) -> VersionExists:
@@ -153,7 +157,9 @@ def _version_exists(name: str, version: str) -> VersionExists:
     )
 
 
-def _publish_commit(actor, request: PublishRequest, info: TarballInfo, digests, manifest) -> Version:
+def _publish_commit(
+    actor, request: PublishRequest, info: TarballInfo, digests, manifest
+) -> Version:
     with transaction.atomic():
         package, created = _package_for_publish(actor, request)
         if Version.objects.filter(package=package, version=request.version).exists():
@@ -170,7 +176,6 @@ def _publish_commit(actor, request: PublishRequest, info: TarballInfo, digests, 
             "dist": {
                 "integrity": digests.integrity,
                 "shasum": digests.shasum,
-                "tarball": tarball_url(request.name, filename),
                 "fileCount": info.file_count,
                 "unpackedSize": info.unpacked_size,
             },
@@ -189,11 +194,17 @@ def _publish_commit(actor, request: PublishRequest, info: TarballInfo, digests, 
             )
             Dependency.objects.bulk_create(
                 Dependency(version=version, name=dep)
-                for dep in sorted({d for kind in DEPENDENCY_KINDS for d in (manifest.get(kind) or {})})
+                for dep in sorted(
+                    {d for kind in DEPENDENCY_KINDS for d in (manifest.get(kind) or {})}
+                )
             )
-            DistTag.objects.update_or_create(package=package, tag=request.tag, defaults={"version": version})
+            DistTag.objects.update_or_create(
+                package=package, tag=request.tag, defaults={"version": version}
+            )
             if request.tag == "latest" or not package.dist_tags.filter(tag="latest").exists():
-                DistTag.objects.update_or_create(package=package, tag="latest", defaults={"version": version})
+                DistTag.objects.update_or_create(
+                    package=package, tag="latest", defaults={"version": version}
+                )
             package.description = str(manifest.get("description") or "")[:5000]
             keywords = manifest.get("keywords")
             package.keywords = [str(k) for k in keywords][:50] if isinstance(keywords, list) else []
@@ -203,8 +214,12 @@ def _publish_commit(actor, request: PublishRequest, info: TarballInfo, digests, 
                 "package:publish",
                 actor=actor,
                 package=package,
-                details={"version": request.version, "tag": request.tag, "integrity": digests.integrity,
-                         "created": created},
+                details={
+                    "version": request.version,
+                    "tag": request.tag,
+                    "integrity": digests.integrity,
+                    "created": created,
+                },
             )
     return version
 

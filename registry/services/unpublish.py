@@ -42,7 +42,9 @@ def _check_policy(package: Package, versions: list[Version]) -> None:
         )
 
 
-def versions_unpublish(*, actor: Actor, name: str, rev: str | None, keep: set[str] | None) -> Package:
+def versions_unpublish(
+    *, actor: Actor, name: str, rev: str | None, keep: set[str] | None
+) -> Package:
     """Unpublish every published version not in `keep` (None: all of them)."""
     package = package_for(actor, name, Action.UNPUBLISH)
     with transaction.atomic():
@@ -64,7 +66,12 @@ def versions_unpublish(*, actor: Actor, name: str, rev: str | None, keep: set[st
             package.unpublished_at = now
         packument_touch(package)
         for version in removed:
-            event_record("package:unpublish", actor=actor, package=package, details={"version": version.version})
+            event_record(
+                "package:unpublish",
+                actor=actor,
+                package=package,
+                details={"version": version.version},
+            )
     return package
 
 
@@ -72,7 +79,9 @@ def _ensure_latest(package: Package, remaining: list[str]) -> None:
     if not remaining or package.dist_tags.filter(tag="latest").exists():
         return
     best = semver.max_version(remaining) or semver.max_version(remaining, include_prerelease=True)
-    DistTag.objects.create(package=package, tag="latest", version=package.versions.get(version=best))
+    DistTag.objects.create(
+        package=package, tag="latest", version=package.versions.get(version=best)
+    )
 
 
 def tarball_delete(*, actor: Actor, name: str, filename: str) -> None:

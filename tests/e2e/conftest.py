@@ -59,7 +59,9 @@ class Npm:
     def logout_locally(self) -> None:
         self.npmrc.write_text("")
 
-    def __call__(self, *args, cwd=None, check=True, env=None, timeout=120) -> subprocess.CompletedProcess:
+    def __call__(
+        self, *args, cwd=None, check=True, env=None, timeout=120
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [NPM, *args],
             cwd=cwd or self.root,
@@ -78,7 +80,9 @@ class Npm:
     def json(self, *args, **kwargs):
         return json.loads(self(*args, "--json", **kwargs).stdout)
 
-    def package(self, name: str, version: str = "1.0.0", files: dict | None = None, **fields) -> Path:
+    def package(
+        self, name: str, version: str = "1.0.0", files: dict | None = None, **fields
+    ) -> Path:
         """Write a package folder and return it."""
         folder = self.root / "src" / f"{name.replace('/', '__')}-{version}"
         folder.mkdir(parents=True, exist_ok=True)

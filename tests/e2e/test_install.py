@@ -18,4 +18,6 @@ def test_publish_then_install_unscoped_package(npm, alice_token):
     entry = lock["packages"]["node_modules/left-pad-x"]
     assert entry["version"] == "1.0.0"
     assert entry["integrity"].startswith("sha512-")
-    assert (app / "node_modules/left-pad-x/index.js").read_text().strip() == 'module.exports = "left-pad-x@1.0.0";'
+    assert (
+        app / "node_modules/left-pad-x/index.js"
+    ).read_text().strip() == 'module.exports = "left-pad-x@1.0.0";'

@@ -24,7 +24,7 @@ from registry.tarballs import (
 )
 
 LIMITS = TarballLimits(
-    max_compressed_bytes=1024 * 1024, max_unpacked_bytes=10 * 1024 * 1024, max_members=100
+    max_compressed_bytes=4 * 1024 * 1024, max_unpacked_bytes=10 * 1024 * 1024, max_members=100
 )
 MANIFEST = json.dumps({"name": "left-pad", "version": "1.0.0"}).encode()
 FUZZ = settings(
@@ -69,10 +69,10 @@ def tgz(
     return gzip.compress(tar_bytes([*entries, *extra]))
 
 
-def raw_member(name: str, data: bytes = b"") -> bytes:
+def raw_member(name: str, data: bytes = b"", kind: bytes = tarfile.REGTYPE) -> bytes:
     """One ustar header plus padded data, for archives tarfile would not write itself."""
     info = tarfile.TarInfo(name)
-    info.size = len(data)
+    info.size, info.type = len(data), kind
     padding = b"\0" * (-len(data) % tarfile.BLOCKSIZE)
     return info.tobuf(tarfile.USTAR_FORMAT) + data + padding
 
@@ -142,6 +142,14 @@ def test_refuses_absolute_path():
     refused(tgz(extra=(Entry("/package/evil.js", b"x"),)), "absolute path")
 
 
+def test_refuses_backslash_traversal_and_manifest_aliases():
+    # Windows npm reads backslashes as separators; "..\\" and ".\\package.json" must not slip by.
+    refused(tgz(extra=(Entry("package/a\\..\\..\\x.js", b"x"),)), "'..'")
+    refused(tgz(extra=(Entry("package/.\\package.json", b"{}"),)), "twice")
+    info = tarball_inspect(tgz(extra=(Entry("package/a\\b.js", b"x"),)), limits=LIMITS)
+    assert info.files[-1].path == "a\\b.js"
+
+
 def test_refuses_nul_in_name():
     refused(tgz(extra=(Entry("package/a\0.js", b"x"),)), "NUL byte")
 
@@ -169,9 +177,9 @@ def test_refuses_bad_gzip_checksum():
 
 
 def test_refuses_tar_bomb_quickly():
-    # A valid little package followed by 200 MiB of zeros (about 200 KiB compressed):
+    # A valid little package followed by 200 MiB of zeros (under 1 MiB compressed):
     # reading must stop at the 10 MiB cap instead of inflating all of it.
-    deflate = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    deflate = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     parts = [deflate.compress(tar_bytes([Entry("package/package.json", MANIFEST)]))]
     zeros = bytes(1024 * 1024)
     parts += [deflate.compress(zeros) for _ in range(200)]
@@ -231,6 +239,21 @@ def test_refuses_entries_hidden_after_a_zero_block():
 
 def test_refuses_invalid_header_in_the_middle():
     data = raw_member("package/package.json", MANIFEST) + b"\x01" * 512 + bytes(1024)
+    refused(gzip.compress(data), "truncated or corrupt")
+
+
+def test_refuses_folder_entry_carrying_data():
+    # tarfile would read the "folder data" as entries; other readers skip it as content.
+    hidden = raw_member("package/package.json", b'{"name": "evil"}')
+    data = raw_member("package/d", hidden, tarfile.DIRTYPE) + raw_member(
+        "package/package.json", MANIFEST
+    )
+    refused(gzip.compress(data + bytes(1024)), "folder entry that carries data")
+
+
+def test_refuses_pax_header_with_absurd_length():
+    pax = raw_member("././@PaxHeader", b"9" * 40 + b" path=x\n", tarfile.XHDTYPE)
+    data = pax + raw_member("package/package.json", MANIFEST) + bytes(1024)
     refused(gzip.compress(data), "truncated or corrupt")
 
 
