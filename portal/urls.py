@@ -1,5 +1,10 @@
-"""Portal pages first (each at least two path segments, so none can be a package name),
-then the registry protocol at the root."""
+"""The registry protocol at the origin's root, then the portal pages.
+
+Registry routes come first: their shapes (`/<name>`, `/@scope/<name>`, `/<name>/-/…`,
+`/<name>/-rev/…`, `/-/…`) are exactly what npm requests, and portal pages always have at
+least two segments with no `-` or `@` where a registry route has one, so neither side can
+shadow the other (tests/test_urls.py checks it for generated names).
+"""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -8,9 +13,9 @@ from portal import views
 from registry.views import package_page
 
 urlpatterns = [
+    path("", include("registry.urls")),
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     re_path(r"^package/(?P<name>@[^/]+/[^/]+|[^/@][^/]*)/$", package_page, name="package"),
-    path("", include("registry.urls")),
 ]
