@@ -53,17 +53,13 @@ def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) ->
     wanted = {str(m.get("name", "")).lower() for m in maintainers}
     if not wanted:
         raise InvalidPayload(f"{name} must keep at least one maintainer.")
-    users = {u.username: u for u in User.objects.filter(username__in=wanted, is_active=True)}
-    missing = wanted - users.keys()
-    if missing:
-        raise NotFound(f"There is no user named {', '.join(sorted(missing))} on this registry.")
     with transaction.atomic():
         package = package_lock(package)
         revision_check(package, rev)
         current = {m.user.username: m for m in package.maintainers.select_related("user")}
-        for username in wanted - current.keys():
-            Maintainer.objects.create(package=package, user=users[username])
-            event_record("package:owner-add", actor=actor, package=package, user=users[username])
+        for user in _users_to_add(wanted - current.keys()):
+            Maintainer.objects.create(package=package, user=user)
+            event_record("package:owner-add", actor=actor, package=package, user=user)
         for username in current.keys() - wanted:
             current[username].delete()
             event_record(
@@ -71,6 +67,15 @@ def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) ->
             )
         packument_touch(package)
     return package
+
+
+def _users_to_add(usernames: set[str]) -> list[User]:
+    """Only new maintainers must be active: npm sends the whole list, a deactivated one included."""
+    users = list(User.objects.filter(username__in=usernames, is_active=True).order_by("username"))
+    missing = usernames - {user.username for user in users}
+    if missing:
+        raise NotFound(f"There is no user named {', '.join(sorted(missing))} on this registry.")
+    return users
 
 
 def star_set(*, actor: Actor, name: str, users) -> Package:
