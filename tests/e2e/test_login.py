@@ -2,6 +2,7 @@
 username/password prompts in a pseudo-terminal (legacy)."""
 
 import io
+import os
 import selectors
 import subprocess
 import time
@@ -33,7 +34,6 @@ class BackgroundNpm:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
         )
         self.stdout = ""
 
@@ -48,13 +48,14 @@ class BackgroundNpm:
                     if marker in line:
                         return lines[index + 1].strip()
                 if selector.select(timeout=deadline - time.monotonic()):
-                    line = self.process.stdout.readline()
-                    if not line:
+                    # os.read, not readline: a buffered reader would hide lines from select.
+                    chunk = os.read(self.process.stdout.fileno(), 65536)
+                    if not chunk:
                         break
-                    self.stdout += line
+                    self.stdout += chunk.decode()
         self.process.kill()
         _, stderr = self.process.communicate()
-        raise AssertionError(f"npm never printed {marker!r}:\n{self.stdout}\n{stderr}")
+        raise AssertionError(f"npm never printed {marker!r}:\n{self.stdout}\n{stderr.decode()}")
 
     def finish(self, timeout: float = 20) -> subprocess.CompletedProcess:
         try:
@@ -62,9 +63,11 @@ class BackgroundNpm:
         except subprocess.TimeoutExpired:
             self.process.kill()
             stdout, stderr = self.process.communicate()
-            raise AssertionError(f"npm did not finish:\n{self.stdout}{stdout}\n{stderr}") from None
+            raise AssertionError(
+                f"npm did not finish:\n{self.stdout}{stdout.decode()}\n{stderr.decode()}"
+            ) from None
         return subprocess.CompletedProcess(
-            self.process.args, self.process.returncode, self.stdout + stdout, stderr
+            self.process.args, self.process.returncode, self.stdout + stdout.decode(), stderr.decode()
         )
 
 
