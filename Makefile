@@ -24,8 +24,8 @@ migrate: install ## Apply database migrations
 
 run: migrate ## Serve registry and portal on http://127.0.0.1:8000 (embedded mode unless configured)
 	@echo ""
-	@echo "Gatehouse is starting on http://$(HOST):$(PORT)/"
-	@echo "  Point npm at it:       npm config set registry http://$(HOST):$(PORT)/"
+	@echo "Gatehouse is starting on http://localhost:$(PORT)/"
+	@echo "  Point npm at it:       npm config set registry http://localhost:$(PORT)/"
 	@echo "  Create the first admin: DJANGO_SUPERUSER_PASSWORD=... $(PY) manage.py createsuperuser --noinput --username admin --email admin@example.com"
 	@echo "  or sign up in the portal, then: npm login"
 	@echo ""

@@ -21,6 +21,10 @@ class Actor:
     token: object | None = None  # accounts.models.Token when the request carried one
     ip: str | None = None
     user_agent: str = ""
+    # The `npm-otp` header: a second factor offered with this request, checked only when
+    # an action needs one (accounts.second_factor).
+    otp: str | None = None
+    npm_command: str = ""
 
     @classmethod
     def anonymous(cls, request: HttpRequest | None = None) -> "Actor":
@@ -30,7 +34,14 @@ class Actor:
 
     @classmethod
     def for_request(cls, request: HttpRequest, user, token=None) -> "Actor":
-        return cls(user=user, token=token, ip=client_ip(request), user_agent=_agent(request))
+        return cls(
+            user=user,
+            token=token,
+            ip=client_ip(request),
+            user_agent=_agent(request),
+            otp=request.META.get("HTTP_NPM_OTP") or None,
+            npm_command=request.META.get("HTTP_NPM_COMMAND", "")[:40],
+        )
 
     @property
     def is_authenticated(self) -> bool:

@@ -25,3 +25,7 @@ class InvalidAccountData(DomainError):
 
 class WebLoginExpired(DomainError):
     status = 404
+
+
+class SecondFactorInvalid(AuthenticationRequired):
+    pass

@@ -16,6 +16,11 @@ username_validator = RegexValidator(
 
 
 class User(AbstractUser):
+    class TwoFactorMode(models.TextChoices):
+        DISABLED = "disabled", "off"
+        AUTH_ONLY = "auth-only", "sign-in and account changes"
+        AUTH_AND_WRITES = "auth-and-writes", "sign-in, account changes and every write"
+
     username = models.CharField(
         max_length=214,
         unique=True,
@@ -25,8 +30,16 @@ class User(AbstractUser):
     email = models.EmailField()
     email_verified = models.BooleanField(default=False)
     fullname = models.CharField(max_length=200, blank=True)
+    # npm's 2FA modes; "disabled" exactly when the person has no confirmed factor.
+    tfa_mode = models.CharField(
+        max_length=16, choices=TwoFactorMode.choices, default=TwoFactorMode.DISABLED
+    )
 
     objects = UserManager()
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.tfa_mode != self.TwoFactorMode.DISABLED
 
     REQUIRED_FIELDS = ["email"]
 
@@ -112,3 +125,40 @@ class SecurityEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class RecoveryCode(models.Model):
+    """One recovery code, stored as a keyed hash; a used code is burned, never deleted."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")
+        ]
+
+    def __str__(self):
+        return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
+
+
+class OTPChallenge(models.Model):
+    """A write at the npm CLI waiting for a security key: the person approves it in the
+    portal, and the CLI's poll receives a one-time code bound to that operation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="otp_challenges")
+    token_key = models.UUIDField(null=True, blank=True)
+    operation = models.CharField(max_length=600)
+    description = models.JSONField(default=dict)
+    done_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"OTP challenge {self.pk} for {self.user}"

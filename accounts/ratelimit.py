@@ -14,6 +14,8 @@ LIMITS = {
     "password:account": 10,
     "password:ip": 50,
     "token:ip": 100,
+    "otp:account": 10,
+    "otp:ip": 50,
 }
 
 

@@ -75,7 +75,8 @@ if not SECRET_KEY:
 
 # The public base URL of the registry: tarball URLs in packuments and the login URLs
 # handed to the npm CLI are built from it, so it must be what users put in `registry=`.
-GATEHOUSE_URL = env_url("GATEHOUSE_URL", "http://127.0.0.1:8000/")
+# The default is `localhost`, not 127.0.0.1: security keys refuse an IP address as origin.
+GATEHOUSE_URL = env_url("GATEHOUSE_URL", "http://localhost:8000/")
 _gatehouse_host = urlsplit(GATEHOUSE_URL).hostname or "127.0.0.1"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_gatehouse_host, "localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -91,6 +92,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp_webauthn",
     "rest_framework",
     "accounts",
     "registry",
@@ -178,6 +181,22 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # Whether anyone may create an account (portal sign-up, `npm adduser`).
 GATEHOUSE_OPEN_SIGNUP = env_bool("GATEHOUSE_OPEN_SIGNUP", True)
+
+# Second factors. WebAuthn needs a host name (not an IP address) as its relying party, so
+# the portal must be reached at one of these origins for security keys to work.
+_gatehouse_origin = "{0.scheme}://{0.netloc}".format(urlsplit(GATEHOUSE_URL))
+GATEHOUSE_WEBAUTHN_ORIGINS = env_list("GATEHOUSE_WEBAUTHN_ORIGINS", [_gatehouse_origin])
+OTP_WEBAUTHN_RP_NAME = "Gatehouse"
+OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.webauthn.relying_party_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = GATEHOUSE_WEBAUTHN_ORIGINS
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
+OTP_TOTP_ISSUER = "Gatehouse"
+# How long a second factor counts as fresh for sensitive actions (sudo mode).
+GATEHOUSE_SUDO_SECONDS = env_int("GATEHOUSE_SUDO_SECONDS", 300)
+# How long the second-factor step of a sign-in may wait after the password step.
+GATEHOUSE_LOGIN_STEP_SECONDS = env_int("GATEHOUSE_LOGIN_STEP_SECONDS", 300)
+# How long the npm CLI's security-key approval (web OTP) stays open.
+GATEHOUSE_WEB_OTP_TTL_SECONDS = env_int("GATEHOUSE_WEB_OTP_TTL_SECONDS", 300)
 
 # Size limits for publishing; the body carries the tarball base64-encoded in JSON.
 GATEHOUSE_MAX_TARBALL_BYTES = env_int("GATEHOUSE_MAX_TARBALL_BYTES", 64 * 1024 * 1024)

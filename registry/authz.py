@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from accounts.actors import Actor
+from accounts.models import User
+from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired, DomainError, NotFound, PermissionDenied
 from registry.models import Maintainer, Package
 from registry.names import split_name
@@ -22,6 +24,20 @@ class Action(StrEnum):
     DEPRECATE = "deprecate"
     DIST_TAG = "dist-tag"
     OWNER = "owner"
+    STAR = "star"  # anyone who may read, but with a token that may write
+
+
+# Writes for which a person in `auth-and-writes` mode must show a second factor.
+SECOND_FACTOR_ACTIONS = frozenset(
+    {
+        Action.CREATE,
+        Action.PUBLISH,
+        Action.UNPUBLISH,
+        Action.DEPRECATE,
+        Action.DIST_TAG,
+        Action.OWNER,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,8 @@ class Decision:
     allowed: bool
     error: type[DomainError] | None = None
     reason: str = ""
+    # Allowed once the request proves a second factor (npm-otp, or a security key).
+    second_factor: bool = False
 
     def raise_if_denied(self) -> None:
         if not self.allowed:
@@ -36,6 +54,19 @@ class Decision:
 
 
 ALLOW = Decision(allowed=True)
+
+
+def _allow(actor: Actor, action: Action) -> Decision:
+    """Allowed; with a second factor when the person asked for it on every write.
+
+    Only the CLI door asks here: portal pages guard their writes with sudo mode.
+    """
+    needs = (
+        action in SECOND_FACTOR_ACTIONS
+        and actor.token is not None
+        and actor.user.tfa_mode == User.TwoFactorMode.AUTH_AND_WRITES
+    )
+    return Decision(allowed=True, second_factor=needs)
 
 
 def is_maintainer(user, package: Package) -> bool:
@@ -52,19 +83,18 @@ def decide(
     if package is None:
         raise ValueError(f"deciding {action} needs a package")
     maintainer = is_maintainer(actor.user, package)
-    if action is Action.READ:
-        if not package.is_restricted or maintainer:
-            return ALLOW
+    # Before anything else: a 401 or 403 would tell an outsider the package exists.
+    if package.is_restricted and not maintainer:
         return _hidden(package.name)
+    if action is Action.READ:
+        return ALLOW
     if actor.user is None:
         return Decision(
             False,
             AuthenticationRequired,
             f"You must be logged in to {action} {package.name}. Run `npm login`.",
         )
-    if not maintainer:
-        if package.is_restricted:
-            return _hidden(package.name)
+    if not maintainer and action is not Action.STAR:
         return Decision(
             False,
             PermissionDenied,
@@ -77,7 +107,7 @@ def decide(
             PermissionDenied,
             f"This token is read-only, so it cannot {action} {package.name}. Use a read-write token.",
         )
-    return ALLOW
+    return _allow(actor, action)
 
 
 def _decide_create(actor: Actor, name: str) -> Decision:
@@ -99,7 +129,7 @@ def _decide_create(actor: Actor, name: str) -> Decision:
             f"You may not publish under the @{scope} scope: it is not yours. "
             f"Publish as @{actor.user.username}/… or as an unscoped name.",
         )
-    return ALLOW
+    return _allow(actor, Action.CREATE)
 
 
 def _hidden(name: str) -> Decision:
@@ -109,6 +139,26 @@ def _hidden(name: str) -> Decision:
 
 
 def authorize(
-    actor: Actor, action: Action, *, package: Package | None = None, name: str = ""
+    actor: Actor,
+    action: Action,
+    *,
+    package: Package | None = None,
+    name: str = "",
+    version: str = "",
 ) -> None:
-    decide(actor, action, package=package, name=name).raise_if_denied()
+    """Raise unless `actor` may do `action`; asks for the second factor where one is due."""
+    decision = decide(actor, action, package=package, name=name)
+    decision.raise_if_denied()
+    if decision.second_factor:
+        name = name or package.name
+        # Creating a name is publishing its first version: one operation for the code's reuse.
+        verb = Action.PUBLISH if action is Action.CREATE else action
+        second_factor_require(
+            actor,
+            operation=f"{verb}:{name}",
+            description={
+                "command": actor.npm_command or str(action),
+                "package": name,
+                "version": version,
+            },
+        )
