@@ -33,11 +33,21 @@ def real_worker():
         pytest.skip("Redis is not running on 127.0.0.1:6379")
     previous = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
     app.conf.update(task_always_eager=False, broker_url=BROKER)
+    _drop_connections()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             yield
     finally:
         app.conf.update(previous)
+        _drop_connections()
+
+
+def _drop_connections():
+    """Forget connections opened under the previous broker setting: even eager tasks open
+    a producer, so an earlier test leaves one pointing at Celery's default broker."""
+    app.pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.mark.django_db(transaction=True)
