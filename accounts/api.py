@@ -9,8 +9,18 @@ from accounts.actors import Actor
 from accounts.authentication import actor_from_request, request_actor
 from accounts.exceptions import InvalidAccountData, InvalidCredentials, UsernameTaken
 from accounts.models import Token, User
+from accounts.second_factor import otp_challenge_poll
 from accounts.secrets import TOKEN_PREFIX, secret_hash
-from accounts.services.tokens import token_find, token_issue, token_revoke, tokens_of
+from accounts.services.cli_login import cli_login_token
+from accounts.services.profile import (
+    account_change_guard,
+    cli_tfa_confirm,
+    cli_tfa_disable,
+    cli_tfa_enable,
+    profile_update,
+    tfa_status,
+)
+from accounts.services.tokens import token_find, token_revoke, tokens_of
 from accounts.services.users import password_verify, user_create
 from accounts.services.web_login import web_login_poll, web_login_start
 from portal.errors import AuthenticationRequired, NotFound
@@ -42,7 +52,9 @@ class WebLoginStart(AnonymousAPIView):
     def post(self, request):
         create = isinstance(request.data, dict) and bool(request.data.get("create"))
         login, done_secret = web_login_start(actor=Actor.anonymous(request), create_account=create)
-        login_url = request.build_absolute_uri(reverse("accounts:cli-login", args=[login.pk]))
+        # Both URLs on the public base: behind a proxy the request's own host and scheme
+        # (internal address, plain http) are not what the person's browser can open.
+        login_url = registry_url(reverse("accounts:cli-login", args=[login.pk]))
         return Response(
             {"loginUrl": login_url, "doneUrl": registry_url(f"-/v1/done?sessionId={done_secret}")}
         )
@@ -77,7 +89,7 @@ class CouchUser(AnonymousAPIView):
         return _no_cache(Response(document))
 
     def put(self, request, username: str, rev: str | None = None):
-        actor = Actor.anonymous(request)
+        actor = Actor.for_request(request, None)  # no user yet, but the npm-otp header
         body = request.data if isinstance(request.data, dict) else {}
         name = str(body.get("name") or username)
         password = str(body.get("password") or "")
@@ -85,7 +97,7 @@ class CouchUser(AnonymousAPIView):
             raise InvalidAccountData("The user name in the URL and in the body differ.")
         if rev is not None:
             # The 409 path: the client retries with Basic credentials.
-            user = _basic_user(request)
+            user = _basic_user(request, name)
         elif User.objects.filter(username__iexact=name).exists():
             try:
                 user = password_verify(actor=actor, username=name, password=password)
@@ -103,17 +115,17 @@ class CouchUser(AnonymousAPIView):
             user = user_create(
                 actor=actor, username=name, email=str(body["email"]), password=password
             )
-        cli = Actor(user=user, ip=actor.ip, user_agent=actor.user_agent)
-        token = token_issue(actor=cli, user=user, name="npm login")
+        token = cli_login_token(actor=actor, user=user, via="legacy")
         return Response(
             {"ok": True, "id": COUCH_PREFIX + user.username, "rev": "1-0", "token": token},
             status=201,
         )
 
 
-def _basic_user(request) -> User:
+def _basic_user(request, name: str) -> User:
     actor = actor_from_request(request._request)
-    if actor.user is None or actor.token is not None:
+    # The credentials must be those of the user in the URL, not of any account.
+    if actor.user is None or actor.token is not None or actor.user.username != name.lower():
         raise InvalidCredentials("Send your username and password. Run `npm login` again.")
     return actor.user
 
@@ -156,24 +168,58 @@ class Tokens(APIView):
 class TokenRevoke(APIView):
     def delete(self, request, ident: str):
         actor = _logged_in(request)
-        token_revoke(actor=actor, token=token_find(user=actor.user, key_or_secret=ident))
+        token = token_find(user=actor.user, key_or_secret=ident)
+        account_change_guard(actor, "token revoke")
+        token_revoke(actor=actor, token=token)
         return Response(status=204)
+
+
+def _profile(user: User) -> dict:
+    return {
+        "name": user.username,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "tfa": tfa_status(user),
+        "fullname": user.fullname,
+        "created": user.date_joined.isoformat(),
+        "updated": user.date_joined.isoformat(),
+        "cidr_whitelist": None,
+    }
 
 
 class Profile(APIView):
     def get(self, request):
-        user = _logged_in(request).user
-        return _no_cache(
-            Response(
-                {
-                    "name": user.username,
-                    "email": user.email,
-                    "email_verified": user.email_verified,
-                    "tfa": False,
-                    "fullname": user.fullname,
-                    "created": user.date_joined.isoformat(),
-                    "updated": user.date_joined.isoformat(),
-                    "cidr_whitelist": None,
-                }
-            )
-        )
+        return _no_cache(Response(_profile(_logged_in(request).user)))
+
+    def post(self, request):
+        """`npm profile set` and the 2FA steps of `npm profile enable-2fa/disable-2fa`."""
+        actor = _logged_in(request)
+        body = request.data if isinstance(request.data, dict) else {}
+        tfa = body.get("tfa")
+        if isinstance(tfa, list):
+            codes = cli_tfa_confirm(actor=actor, code=str(tfa[0]) if tfa else "")
+            return Response({**_profile(actor.user), "tfa": codes})
+        if isinstance(tfa, dict):
+            password = str(tfa.get("password", ""))
+            if tfa.get("mode") == "disable":
+                cli_tfa_disable(actor=actor, password=password)
+                return Response(_profile(actor.user))
+            uri = cli_tfa_enable(actor=actor, password=password, mode=str(tfa.get("mode", "")))
+            return Response({**_profile(actor.user), "tfa": uri or tfa_status(actor.user)})
+        user = profile_update(actor=actor, changes=body)
+        return Response(_profile(user))
+
+
+class WebOTPDone(AnonymousAPIView):
+    """The CLI's poll while the person approves a write with their security key. npm may
+    repeat the original request's method and body here, so any method is accepted."""
+
+    parser_classes = []
+
+    def get(self, request, secret: str):
+        code = otp_challenge_poll(done_secret=secret)
+        if code is None:
+            return _no_cache(Response({}, status=202, headers={"Retry-After": "1"}))
+        return _no_cache(Response({"token": code}))
+
+    post = put = delete = patch = get

@@ -34,6 +34,12 @@ def _authenticate(request: HttpRequest) -> Actor:
     if scheme == "basic":
         username, password = _basic_credentials(credentials)
         user = password_verify(actor=Actor.anonymous(request), username=username, password=password)
+        if user.has_two_factor:
+            # A password alone never acts for a person who has a second factor.
+            raise InvalidCredentials(
+                "This account uses two-factor authentication, so its password alone is not "
+                "accepted here. Run `npm login` to get a token."
+            )
         return Actor.for_request(request, user)
     raise InvalidToken(
         f'Unsupported authorization scheme "{scheme}". Run `npm login` to get a token.'

@@ -137,7 +137,9 @@ class RecoveryCode(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="accounts_recovery_code_unique"
+            )
         ]
 
     def __str__(self):

@@ -89,7 +89,9 @@ def _challenge(actor: Actor, operation: str, description: dict) -> OTPRequired:
     )
 
 
-def otp_challenge_create(actor: Actor, operation: str, description: dict) -> tuple[OTPChallenge, str]:
+def otp_challenge_create(
+    actor: Actor, operation: str, description: dict
+) -> tuple[OTPChallenge, str]:
     done_secret = secret_generate(prefix="", length=43)
     details = {
         **description,
@@ -111,7 +113,9 @@ def otp_challenge_create(actor: Actor, operation: str, description: dict) -> tup
 def otp_challenge_pending(*, user: User, challenge_id) -> OTPChallenge:
     challenge = OTPChallenge.objects.filter(pk=challenge_id, user=user).first()
     if challenge is None or challenge.expires_at <= timezone.now():
-        raise NotFound("This approval request expired or belongs to another account. Run the command again.")
+        raise NotFound(
+            "This approval request expired or belongs to another account. Run the command again."
+        )
     return challenge
 
 
@@ -137,7 +141,9 @@ def otp_challenge_poll(*, done_secret: str) -> str | None:
     if challenge.approved_at is None:
         return None
     code = secret_generate(prefix=WEB_OTP_PREFIX, length=32)
-    handed_out = OTPChallenge.objects.filter(pk=challenge.pk, code_hash="").update(code_hash=secret_hash(code))
+    handed_out = OTPChallenge.objects.filter(pk=challenge.pk, code_hash="").update(
+        code_hash=secret_hash(code)
+    )
     if not handed_out:
         raise NotFound("The code for this approval was already collected. Run the command again.")
     return code

@@ -1,13 +1,17 @@
 """Portal pages for signing in and for confirming an `npm login` started at the CLI."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
+from accounts.events import event_record
 from accounts.forms import LoginForm, SignupForm
 from accounts.services.users import password_verify, user_create
 from accounts.services.web_login import web_login_confirm, web_login_pending
@@ -42,7 +46,15 @@ def login_view(request):
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
+            if user.has_two_factor:
+                # The password alone never signs in a person who has a second factor.
+                from accounts.views_two_factor import login_start_second_step
+
+                login_start_second_step(request, user)
+                query = urlencode({"next": _next_url(request, "")})
+                return redirect(f"{reverse('accounts:login-verify')}?{query}")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            event_record("login", actor=portal_actor(request), details={"factor": "password"})
             return redirect(_next_url(request))
     return render(request, "accounts/login.html", {"form": form, "next": _next_url(request, "")})
 

@@ -30,6 +30,7 @@ urlpatterns = [
     re_path(r"^-/whoami$", accounts_api.WhoAmI.as_view()),
     re_path(r"^-/v1/login$", accounts_api.WebLoginStart.as_view()),
     re_path(r"^-/v1/done$", accounts_api.WebLoginDone.as_view()),
+    re_path(r"^-/v1/otp/(?P<secret>[A-Za-z0-9]+)$", accounts_api.WebOTPDone.as_view()),
     re_path(r"^-/v1/search$", misc.Search.as_view()),
     re_path(
         r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)/-rev/(?P<rev>[^/]+)$",

@@ -33,7 +33,9 @@ def factors_of(user: User) -> list:
 
 
 def factor_label(device) -> str:
-    return "authenticator app" if isinstance(device, TOTPDevice) else f'security key "{device.name}"'
+    return (
+        "authenticator app" if isinstance(device, TOTPDevice) else f'security key "{device.name}"'
+    )
 
 
 # Enrollment --------------------------------------------------------------------------
@@ -55,22 +57,59 @@ def totp_enroll_verify(*, actor: Actor, device: TOTPDevice, code: str) -> None:
         )
 
 
-def factor_confirm(*, actor: Actor, device) -> list[str] | None:
-    """Make a verified device a factor. Returns new recovery codes for a first factor."""
+def factor_enroll_verified(*, actor: Actor, device) -> list[str] | None:
+    """A new device proved it works. With 2FA already on, it becomes a factor now.
+
+    A first factor waits: the person gets fresh recovery codes (returned, shown once) and
+    must enter one of them (`factor_enroll_complete`) to prove they kept them.
+    """
+    if device.user.has_two_factor:
+        _factor_confirm(actor, device)
+        return None
+    with transaction.atomic():
+        return _codes_replace(device.user)
+
+
+def factor_enroll_complete(*, actor: Actor, device, recovery_code: str) -> None:
+    """Finish a first-factor enrollment with one of its new recovery codes (burned)."""
+    user = device.user
+    _rate_check(actor, user)
+    with transaction.atomic():
+        normalized = recovery_code_normalize(recovery_code)
+        burned = RecoveryCode.objects.filter(
+            user=user, code_hash=recovery_code_hash(normalized), used_at__isnull=True
+        ).update(used_at=timezone.now())
+        if not normalized or not burned:
+            _count_failure(actor, user, "recovery-code-confirm")
+            raise SecondFactorInvalid(
+                "That is not one of the recovery codes shown above. Copy one exactly as shown."
+            )
+        _factor_confirm(actor, device)
+
+
+def _factor_confirm(actor: Actor, device) -> None:
     user = device.user
     with transaction.atomic():
         first = not user.has_two_factor
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        codes = None
         if first:
             User.objects.filter(pk=user.pk).update(tfa_mode=Mode.AUTH_AND_WRITES)
             user.tfa_mode = Mode.AUTH_AND_WRITES
-            codes = _codes_replace(user)
-        event_record("2fa:factor-add", actor=actor, user=user, details={"factor": factor_label(device)})
+        event_record(
+            "2fa:factor-add", actor=actor, user=user, details={"factor": factor_label(device)}
+        )
         if first:
             event_record("2fa:enable", actor=actor, user=user, details={"mode": user.tfa_mode})
         notify(user, "factor_added", factor=factor_label(device))
+
+
+def totp_enable_from_cli(*, actor: Actor, device: TOTPDevice, code: str) -> list[str]:
+    """`npm profile enable-2fa`: the CLI prints the recovery codes instead of a confirmation step."""
+    totp_enroll_verify(actor=actor, device=device, code=code)
+    with transaction.atomic():
+        codes = _codes_replace(device.user)
+        _factor_confirm(actor, device)
     return codes
 
 
@@ -117,7 +156,9 @@ def tfa_mode_set(*, actor: Actor, user: User, mode: str) -> None:
         previous = user.tfa_mode
         User.objects.filter(pk=user.pk).update(tfa_mode=mode)
         user.tfa_mode = mode
-        event_record("2fa:mode-change", actor=actor, user=user, details={"from": previous, "to": mode})
+        event_record(
+            "2fa:mode-change", actor=actor, user=user, details={"from": previous, "to": mode}
+        )
 
 
 # Recovery codes ----------------------------------------------------------------------
@@ -127,7 +168,9 @@ def _codes_replace(user: User) -> list[str]:
     # Unused codes of the old set are voided; used ones stay, so reuse can say "used".
     RecoveryCode.objects.filter(user=user, used_at__isnull=True).delete()
     codes = [recovery_code_generate() for _ in range(COUNT)]
-    RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=recovery_code_hash(c)) for c in codes)
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(user=user, code_hash=recovery_code_hash(c)) for c in codes
+    )
     return codes
 
 
@@ -150,7 +193,9 @@ def _recovery_code_burn(actor: Actor, user: User, code: str) -> bool:
     row = RecoveryCode.objects.filter(user=user, code_hash=recovery_code_hash(normalized)).first()
     if row is None:
         return False
-    burned = RecoveryCode.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=timezone.now())
+    burned = RecoveryCode.objects.filter(pk=row.pk, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
     if not burned:
         raise SecondFactorInvalid(
             "That recovery code was already used; each code works once. Use another one."

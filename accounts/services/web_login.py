@@ -11,9 +11,9 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import WebLoginExpired
-from accounts.models import Token, WebLogin
+from accounts.models import WebLogin
 from accounts.secrets import secret_generate, secret_hash
-from accounts.services.tokens import token_issue
+from accounts.services.cli_login import cli_login_token
 
 
 def web_login_start(*, actor: Actor, create_account: bool) -> tuple[WebLogin, str]:
@@ -70,10 +70,8 @@ def web_login_poll(*, actor: Actor, done_secret: str) -> str | None:
         deleted, _ = WebLogin.objects.filter(pk=login.pk).delete()
         if not deleted:
             raise WebLoginExpired("This login was already completed. Run `npm login` again.")
-        cli_actor = Actor(user=login.user, ip=actor.ip, user_agent=actor.user_agent)
-        return token_issue(
-            actor=cli_actor, user=login.user, kind=Token.Kind.SESSION, name="npm login"
-        )
+        # The person confirmed in a portal session that passed their second factor.
+        return cli_login_token(actor=actor, user=login.user, via="web")
 
 
 def web_logins_purge() -> int:

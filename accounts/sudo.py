@@ -1,0 +1,42 @@
+"""Whether a browser session has passed its second factor, and how recently (sudo mode).
+
+Sign-in with a second factor, and re-authentication for a sensitive page, both stamp the
+session; sensitive pages need a stamp younger than GATEHOUSE_SUDO_SECONDS.
+"""
+
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+SESSION_KEY = "gatehouse_2fa_at"
+
+
+def session_mark_verified(request) -> None:
+    request.session[SESSION_KEY] = int(time.time())
+
+
+def session_verified_at(request) -> int | None:
+    return request.session.get(SESSION_KEY)
+
+
+def sudo_is_fresh(request) -> bool:
+    stamp = session_verified_at(request)
+    return stamp is not None and time.time() - stamp < settings.GATEHOUSE_SUDO_SECONDS
+
+
+def sudo_required(view):
+    """For people with 2FA: a second factor within the last few minutes, or a detour via
+    the re-authentication page. People without 2FA pass (they have nothing to show)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.user.has_two_factor and not sudo_is_fresh(request):
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:sudo')}?{query}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
