@@ -100,6 +100,7 @@ def cli_tfa_confirm(*, actor: Actor, code: str) -> list[str]:
         raise InvalidAccountData("There is no 2FA setup in progress. Run `npm profile enable-2fa`.")
     mode = cache.get(_pending_mode_key(user)) or Mode.AUTH_AND_WRITES
     codes = two_factor.totp_enable_from_cli(actor=actor, device=device, code=code)
+    user.refresh_from_db()
     two_factor.tfa_mode_set(actor=actor, user=user, mode=mode)
     return codes
 
@@ -120,5 +121,5 @@ def tfa_status(user: User):
     if user.has_two_factor:
         return {"pending": False, "mode": user.tfa_mode}
     if TOTPDevice.objects.filter(user=user, confirmed=False).exists():
-        return {"pending": True, "mode": Mode.AUTH_AND_WRITES.value}
+        return {"pending": True, "mode": cache.get(_pending_mode_key(user)) or Mode.AUTH_AND_WRITES.value}
     return False

@@ -14,7 +14,7 @@ from portal.errors import PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize
 from registry.blobs import blob_writing
-from registry.exceptions import InvalidPayload, InvalidTarball, VersionExists
+from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
 from registry.models import Dependency, DistTag, Maintainer, Package, Version
 from registry.packuments import packument_touch
@@ -113,17 +113,19 @@ def _attachment(attachments, name: str, version: str) -> bytes:
 def version_publish(*, actor: Actor, name: str, body) -> Version:
     """Publish one version from an npm publish body; returns the new version row."""
     package = Package.objects.filter(name=name).first()
+    version = _claimed_version(body)  # named in a second-factor prompt, checked later
     if package is None:
         names.validate_new_name(name)
-        authorize(actor, Action.CREATE, name=name)
+        authorize(actor, Action.CREATE, name=name, version=version)
     else:
-        authorize(actor, Action.PUBLISH, package=package)
+        authorize(actor, Action.PUBLISH, package=package, version=version)
     request = publish_request_parse(name, body)
     info = tarball_inspect(request.tarball, limits=tarball_limits())
     digests = tarball_digests(request.tarball)
     _check_client_digests(request.client_manifest, digests)
     manifest = manifest_build(info=info, client_manifest=request.client_manifest)
     manifest_compare(built=manifest, client_manifest=request.client_manifest, info=info)
+    _check_identity(request, manifest)
     if manifest.get("private") is True:
         raise InvalidTarball(
             f'{name} has "private": true in package.json, so it must not be published. '
@@ -133,6 +135,21 @@ def version_publish(*, actor: Actor, name: str, body) -> Version:
         return _publish_commit(actor, request, info, digests, manifest)
     except IntegrityError:
         raise _version_exists(name, request.version) from None
+
+
+def _check_identity(request: PublishRequest, manifest: dict) -> None:
+    """The tarball must be the package and version this request publishes, not another."""
+    name, version = manifest.get("name"), manifest.get("version")
+    if (name, version) != (request.name, request.version):
+        raise ManifestMismatch(
+            f"The tarball's package.json is {name}@{version}, but this request publishes "
+            f"{request.name}@{request.version}. Publish from the package's own folder with npm publish."
+        )
+
+
+def _claimed_version(body) -> str:
+    versions = body.get("versions") if isinstance(body, dict) else None
+    return str(next(iter(versions)))[:64] if isinstance(versions, dict) and versions else ""
 
 
 def _check_client_digests(client_manifest: dict, digests) -> None:
@@ -227,6 +244,8 @@ def _publish_commit(
 def _package_for_publish(actor, request: PublishRequest) -> tuple[Package, bool]:
     package = Package.objects.select_for_update().filter(name=request.name).first()
     if package is not None:
+        # Checked again under the lock: the name may have been free when the publish began.
+        authorize(actor, Action.PUBLISH, package=package)
         return package, False
     scope, _ = names.split_name(request.name)
     default_access = Package.Access.RESTRICTED if scope else Package.Access.PUBLIC
