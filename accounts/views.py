@@ -80,13 +80,17 @@ def logout_view(request):
     return redirect("home")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def cli_login(request, login_id):
     try:
         pending = web_login_pending(str(login_id))
     except DomainError as exc:
         return render(request, "accounts/cli_login.html", {"error": exc.message}, status=404)
+    if not request.user.is_authenticated:
+        # `npm adduser` sends people to create an account; `npm login` to sign in.
+        target = "accounts:signup" if pending.create_account else "accounts:login"
+        query = urlencode({"next": request.get_full_path()})
+        return redirect(f"{reverse(target)}?{query}")
     if request.method == "POST":
         try:
             web_login_confirm(actor=portal_actor(request), login=pending)

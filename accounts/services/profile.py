@@ -121,5 +121,8 @@ def tfa_status(user: User):
     if user.has_two_factor:
         return {"pending": False, "mode": user.tfa_mode}
     if TOTPDevice.objects.filter(user=user, confirmed=False).exists():
-        return {"pending": True, "mode": cache.get(_pending_mode_key(user)) or Mode.AUTH_AND_WRITES.value}
+        return {
+            "pending": True,
+            "mode": cache.get(_pending_mode_key(user)) or Mode.AUTH_AND_WRITES.value,
+        }
     return False

@@ -55,6 +55,7 @@ def totp_enroll_verify(*, actor: Actor, device: TOTPDevice, code: str) -> None:
         raise SecondFactorInvalid(
             "That code does not match. Check your device's clock and enter the current code."
         )
+    _rate_refund(actor, device.user)
 
 
 def factor_enroll_verified(*, actor: Actor, device) -> list[str] | None:
@@ -85,6 +86,7 @@ def factor_enroll_complete(*, actor: Actor, device, recovery_code: str) -> None:
                 "That is not one of the recovery codes shown above. Copy one exactly as shown."
             )
         _factor_confirm(actor, device)
+    _rate_refund(actor, user)
 
 
 def _factor_confirm(actor: Actor, device) -> None:
@@ -214,13 +216,17 @@ def _digits(code: str) -> str:
 
 
 def _rate_check(actor: Actor, user: User) -> None:
-    ratelimit.ratelimit_check("otp:account", str(user.pk))
-    ratelimit.ratelimit_check("otp:ip", actor.ip)
+    """Count this guess before checking it (see accounts.ratelimit)."""
+    ratelimit.ratelimit_attempt("otp:account", str(user.pk))
+    ratelimit.ratelimit_attempt("otp:ip", actor.ip)
+
+
+def _rate_refund(actor: Actor, user: User) -> None:
+    ratelimit.ratelimit_reset("otp:account", str(user.pk))
+    ratelimit.ratelimit_refund("otp:ip", actor.ip)
 
 
 def _count_failure(actor: Actor, user: User, what: str) -> None:
-    ratelimit.ratelimit_fail("otp:account", str(user.pk))
-    ratelimit.ratelimit_fail("otp:ip", actor.ip)
     event_record("2fa:verify-failed", actor=actor, user=user, details={"factor": what})
 
 
@@ -232,12 +238,14 @@ def second_factor_verify(*, actor: Actor, user: User, code: str, allow_recovery:
     if allow_recovery and looks_like_recovery_code(code):
         with transaction.atomic():
             if _recovery_code_burn(actor, user, code):
+                _rate_refund(actor, user)
                 return "recovery-code"
     elif code.isdigit() and len(code) in (6, 8):
         for device in TOTPDevice.objects.filter(user=user, confirmed=True):
             allowed, _ = device.verify_is_allowed()
             if allowed and device.verify_token(code):
                 device.set_last_used_timestamp()
+                _rate_refund(actor, user)
                 return device
     _count_failure(actor, user, "code")
     raise SecondFactorInvalid(

@@ -50,17 +50,16 @@ def user_create(*, actor: Actor, username: str, email: str, password: str) -> Us
 def password_verify(*, actor: Actor, username: str, password: str) -> User:
     """The user whose password this is, or InvalidCredentials; rate-limited per account and IP."""
     account = username.strip().lower()
-    ratelimit.ratelimit_check("password:account", account)
-    ratelimit.ratelimit_check("password:ip", actor.ip)
+    ratelimit.ratelimit_attempt("password:account", account)
+    ratelimit.ratelimit_attempt("password:ip", actor.ip)
     user = User.objects.filter(username__iexact=account, is_active=True).first()
     if user is None:
         # Hash anyway so a missing account takes as long as a wrong password.
         User().set_password(password)
     elif user.check_password(password):
         ratelimit.ratelimit_reset("password:account", account)
+        ratelimit.ratelimit_refund("password:ip", actor.ip)
         return user
-    ratelimit.ratelimit_fail("password:account", account)
-    ratelimit.ratelimit_fail("password:ip", actor.ip)
     if user is not None:
         event_record("login:password-failed", actor=actor, user=user)
     raise InvalidCredentials(

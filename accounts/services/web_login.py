@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import ratelimit
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import WebLoginExpired
@@ -18,6 +19,7 @@ from accounts.services.cli_login import cli_login_token
 
 def web_login_start(*, actor: Actor, create_account: bool) -> tuple[WebLogin, str]:
     """Start a login; returns it and the secret the CLI will poll with."""
+    ratelimit.ratelimit_attempt("web-login:ip", actor.ip)
     done_secret = secret_generate(prefix="", length=43)
     login = WebLogin.objects.create(
         done_hash=secret_hash(done_secret),
