@@ -7,14 +7,18 @@ whose request disagrees with it on anything that changes what an install does.
 """
 
 import posixpath
+import re
 
 from registry.exceptions import ManifestMismatch
+from registry.semver import is_valid_version
 from registry.tarballs import TarballInfo
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 # Fields the client adds at publish time that are not in package.json and are harmless to keep.
 CLIENT_FIELDS = ("_nodeVersion", "_npmVersion", "gitHead")
+# npm strips this prefix from scripts before publishing ("node_modules/.bin/tsc" -> "tsc").
+_BIN_PREFIX = re.compile(r"^(\.[/\\])?node_modules[/\\]\.bin[/\\]")
 
 
 def _clean_bin_path(path: str) -> str:
@@ -30,10 +34,7 @@ def normalize_bin(package_json: dict, files) -> dict | None:
     if not bin_field:
         directory = (package_json.get("directories") or {}).get("bin")
         if isinstance(directory, str):
-            prefix = _clean_bin_path(directory).rstrip("/") + "/"
-            bin_field = {
-                posixpath.basename(f.path): f.path for f in files if f.path.startswith(prefix)
-            }
+            bin_field = _bin_directory(_clean_bin_path(directory).rstrip("/"), files)
     if not isinstance(bin_field, dict) or not bin_field:
         return None
     return {
@@ -43,24 +44,60 @@ def normalize_bin(package_json: dict, files) -> dict | None:
     }
 
 
+def _bin_directory(prefix: str, files) -> dict:
+    """What npm's glob("**") finds under `directories.bin`: folders too, dot-names not."""
+    found = {}
+    for file in files:
+        if not file.path.startswith(prefix + "/"):
+            continue
+        parts = file.path[len(prefix) + 1 :].split("/")
+        if any(part.startswith(".") for part in parts):
+            continue
+        for depth in range(1, len(parts) + 1):
+            found[parts[depth - 1]] = "/".join([prefix, *parts[:depth]])
+    return found
+
+
 def normalize_bundled(manifest: dict) -> list[str] | None:
     bundled = manifest.get("bundleDependencies", manifest.get("bundledDependencies"))
     if bundled is True:
         return sorted((manifest.get("dependencies") or {}).keys())
+    if isinstance(bundled, dict):
+        bundled = list(bundled)
     if isinstance(bundled, list) and bundled:
         return sorted(str(item) for item in bundled)
     return None
 
 
 def _scripts(manifest: dict) -> dict:
+    """String scripts, without the node_modules/.bin/ prefix npm strips before publishing."""
     scripts = manifest.get("scripts")
-    return dict(scripts) if isinstance(scripts, dict) else {}
+    if not isinstance(scripts, dict):
+        return {}
+    return {name: _BIN_PREFIX.sub("", cmd) for name, cmd in scripts.items() if isinstance(cmd, str)}
 
 
-def _with_gyp(scripts: dict, has_binding_gyp: bool) -> dict:
-    if has_binding_gyp and "install" not in scripts and "preinstall" not in scripts:
-        return {**scripts, "install": "node-gyp rebuild"}
+def _implied_scripts(package_json: dict, files) -> dict:
+    """Scripts npm adds when packing: node-gyp for a *.gyp file, `node server.js` as start."""
+    scripts = _scripts(package_json)
+    top = {f.path for f in files if "/" not in f.path and not f.path.startswith(".")}
+    if (
+        any(path.endswith(".gyp") for path in top)
+        and package_json.get("gypfile") is not False
+        and not (scripts.get("install") or scripts.get("preinstall"))
+    ):
+        scripts["install"] = "node-gyp rebuild"
+    if "server.js" in top and not scripts.get("start"):
+        scripts["start"] = "node server.js"
     return scripts
+
+
+def _clean_version(version):
+    """npm publishes semver.clean(version): no "v" or "=", no spaces, no build metadata."""
+    if not isinstance(version, str):
+        return version
+    cleaned = version.strip().lstrip("=v")
+    return cleaned.split("+", 1)[0] if is_valid_version(cleaned) else version
 
 
 def _dependency_view(manifest: dict) -> dict:
@@ -78,10 +115,13 @@ def manifest_build(*, info: TarballInfo, client_manifest: dict) -> dict:
     """The manifest to publish: package.json from the tarball, normalised the way npm does."""
     package_json = info.package_json
     manifest = {key: value for key, value in package_json.items() if not key.startswith("_")}
-    scripts = _with_gyp(_scripts(package_json), info.has_binding_gyp)
+    if "version" in manifest:
+        manifest["version"] = _clean_version(manifest["version"])
+    scripts = _implied_scripts(package_json, info.files)
+    manifest.pop("scripts", None)
     if scripts:
         manifest["scripts"] = scripts
-    if scripts != _scripts(package_json):
+    if scripts.get("install") != _scripts(package_json).get("install"):
         manifest["gypfile"] = True
     bin_field = normalize_bin(package_json, info.files)
     manifest.pop("bin", None)
@@ -111,7 +151,7 @@ def manifest_compare(*, built: dict, client_manifest: dict, info: TarballInfo) -
     for field in DEPENDENCY_FIELDS:
         if ours[field] != theirs[field]:
             _mismatch(field, theirs[field], ours[field])
-    # The client may or may not have added npm's implicit `node-gyp rebuild`; both are honest.
+    # The client may or may not have added npm's implied scripts; both are honest.
     client_scripts = _scripts(client_manifest)
     if client_scripts not in (_scripts(info.package_json), built.get("scripts", {})):
         _mismatch("scripts", client_scripts, built.get("scripts", {}))

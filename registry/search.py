@@ -1,11 +1,21 @@
 """`npm search`, answered by the database: exact names first, then prefixes, then the rest."""
 
+import json
+
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from accounts.actors import Actor
 from registry.models import Package
 
 MAX_RESULTS = 250
+
+
+def _has_keyword(keyword: str) -> Q:
+    """A whole keyword in any case: its quoted form inside the stored JSON list. SQLite
+    stores JSON ASCII-escaped and PostgreSQL does not, hence both spellings."""
+    return Q(keywords__icontains=json.dumps(keyword)) | Q(
+        keywords__icontains=json.dumps(keyword, ensure_ascii=False)
+    )
 
 
 def packages_search(
@@ -17,7 +27,7 @@ def packages_search(
     for term in terms:
         field, _, value = term.partition(":")
         if value and field in ("keywords", "keyword"):
-            packages = packages.filter(keywords__icontains=value)
+            packages = packages.filter(_has_keyword(value))
             continue
         if value and field in ("maintainer", "author"):
             packages = packages.filter(maintainers__user__username=value)

@@ -30,7 +30,9 @@ class PackageWrite(APIView):
             version = version_publish(actor=actor, name=name, body=body)
             return Response({"success": True, "id": f"{name}@{version.version}"}, status=201)
         if "versions" in body:
-            versions_deprecate(actor=actor, name=name, versions=body["versions"])
+            versions_deprecate(
+                actor=actor, name=name, versions=body["versions"], rev=body.get("_rev")
+            )
             return Response({"ok": True})
         if "users" in body:
             star_set(actor=actor, name=name, users=body["users"])

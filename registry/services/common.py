@@ -8,7 +8,8 @@ from registry.models import Package
 def package_get(name: str) -> Package:
     package = Package.objects.filter(name=name).first()
     if package is None:
-        raise PackageNotFound(f"{name} is not in this registry.")
+        # Word for word what authz says of a hidden package, so the two cannot be told apart.
+        raise PackageNotFound(f"{name} is not in this registry, or you do not have access to it.")
     return package
 
 

@@ -5,21 +5,27 @@ from django.db import transaction
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.models import User
-from portal.errors import AuthenticationRequired, NotFound
-from registry.authz import Action, authorize
+from portal.errors import NotFound
+from registry.authz import Action
 from registry.exceptions import InvalidPayload
 from registry.models import Maintainer, Package, Star, Version
 from registry.packuments import packument_touch
 from registry.services.common import package_for, package_lock, revision_check
 
 
-def versions_deprecate(*, actor: Actor, name: str, versions: dict) -> Package:
-    """Apply the `deprecated` strings of a deprecate/undeprecate body ("" clears)."""
+def versions_deprecate(
+    *, actor: Actor, name: str, versions: dict, rev: str | None = None
+) -> Package:
+    """Apply the `deprecated` strings of a deprecate/undeprecate body ("" clears).
+
+    The body is the whole document: read before someone else's write, it would undo that
+    write, so `rev` (the body's `_rev`) must still be current."""
     package = package_for(actor, name, Action.DEPRECATE)
     if not isinstance(versions, dict):
         raise InvalidPayload('"versions" must be an object.')
     with transaction.atomic():
         package = package_lock(package)
+        revision_check(package, rev)
         changed = {}
         rows = {v.version: v for v in package.versions.filter(state=Version.State.PUBLISHED)}
         for number, manifest in versions.items():
@@ -39,10 +45,22 @@ def versions_deprecate(*, actor: Actor, name: str, versions: dict) -> Package:
             changed[number] = wanted
         if changed:
             packument_touch(package)
-            event_record(
-                "package:deprecate", actor=actor, package=package, details={"versions": changed}
-            )
+            _deprecations_record(actor, package, changed)
     return package
+
+
+def _deprecations_record(actor: Actor, package: Package, changed: dict[str, str]) -> None:
+    """`npm undeprecate` is its own action in the log, not a deprecation with no message."""
+    deprecated = {number: message for number, message in changed.items() if message}
+    undeprecated = sorted(number for number, message in changed.items() if not message)
+    if deprecated:
+        event_record(
+            "package:deprecate", actor=actor, package=package, details={"versions": deprecated}
+        )
+    if undeprecated:
+        event_record(
+            "package:undeprecate", actor=actor, package=package, details={"versions": undeprecated}
+        )
 
 
 def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) -> Package:
@@ -80,12 +98,7 @@ def _users_to_add(usernames: set[str]) -> list[User]:
 
 def star_set(*, actor: Actor, name: str, users) -> Package:
     """`npm star/unstar`: only the actor's own entry in `users` is honoured."""
-    if actor.user is None:
-        raise AuthenticationRequired("Log in to star packages: run `npm login`.")
-    package = Package.objects.filter(name=name).first()
-    if package is None:
-        raise NotFound(f"{name} is not in this registry.")
-    authorize(actor, Action.READ, package=package)
+    package = package_for(actor, name, Action.STAR)
     if not isinstance(users, dict):
         raise InvalidPayload('"users" must be an object.')
     starred = bool(users.get(actor.user.username))

@@ -12,7 +12,7 @@ from accounts.actors import Actor
 from accounts.events import event_record
 from portal.errors import PayloadTooLarge
 from registry import names, semver
-from registry.authz import Action, authorize
+from registry.authz import Action, authorize, decide
 from registry.blobs import blob_writing
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
@@ -244,8 +244,9 @@ def _publish_commit(
 def _package_for_publish(actor, request: PublishRequest) -> tuple[Package, bool]:
     package = Package.objects.select_for_update().filter(name=request.name).first()
     if package is not None:
-        # Checked again under the lock: the name may have been free when the publish began.
-        authorize(actor, Action.PUBLISH, package=package)
+        # The name may have been free when the publish began: check ownership again under
+        # the lock (the second factor, if any, was already shown for this publish).
+        decide(actor, Action.PUBLISH, package=package).raise_if_denied()
         return package, False
     scope, _ = names.split_name(request.name)
     default_access = Package.Access.RESTRICTED if scope else Package.Access.PUBLIC

@@ -11,28 +11,35 @@ from accounts.events import event_record
 from registry import semver
 from registry.authz import Action
 from registry.exceptions import InvalidPayload, UnpublishRefused
-from registry.models import Dependency, DistTag, Package, Version
+from registry.models import DistTag, Package, Version
 from registry.packuments import packument_touch
 from registry.services.common import package_for, package_lock, revision_check
 
 
-def _dependents(package: Package) -> list[str]:
-    return sorted(
-        set(
-            Dependency.objects.filter(name=package.name, version__state=Version.State.PUBLISHED)
-            .exclude(version__package=package)
-            .values_list("version__package__name", flat=True)[:5]
+def _dependents(actor: Actor, package: Package) -> list[str]:
+    """Who depends on `package`, naming only the packages `actor` may see."""
+    dependents = (
+        Package.objects.filter(
+            versions__state=Version.State.PUBLISHED, versions__dependency_rows__name=package.name
         )
+        .exclude(pk=package.pk)
+        .distinct()
     )
+    visible = dependents.filter(pk__in=Package.objects.visible_to(actor.user).values("pk"))
+    names = list(visible.order_by("name").values_list("name", flat=True)[:5])
+    hidden = dependents.count() - visible.count()
+    if hidden:
+        names.append(f"{hidden} package{'s' if hidden > 1 else ''} you cannot see")
+    return names
 
 
-def _check_policy(package: Package, versions: list[Version]) -> None:
+def _check_policy(actor: Actor, package: Package, versions: list[Version]) -> None:
     """npm's rule: within the window anything goes; after it, only if nothing depends on it."""
     window = timedelta(hours=settings.GATEHOUSE_UNPUBLISH_WINDOW_HOURS)
     old = [v.version for v in versions if timezone.now() - v.published_at > window]
     if not old:
         return
-    dependents = _dependents(package)
+    dependents = _dependents(actor, package)
     if dependents:
         raise UnpublishRefused(
             f"{package.name}@{', '.join(old)} was published more than "
@@ -54,7 +61,7 @@ def versions_unpublish(
         removed = [v for v in published if keep is None or v.version not in keep]
         if not removed:
             raise InvalidPayload(f"No version of {name} would be unpublished by this request.")
-        _check_policy(package, removed)
+        _check_policy(actor, package, removed)
         now = timezone.now()
         Version.objects.filter(pk__in=[v.pk for v in removed]).update(
             state=Version.State.UNPUBLISHED, unpublished_at=now, blob=None

@@ -40,6 +40,6 @@ def test_collect_removes_only_unreferenced_blobs(client, alice_token):
     assert len(_stored_files()) == 2
     for path in ("/kept/-/kept-1.0.0.tgz", "/dropped/-/dropped-1.0.1.tgz"):
         response = client.get(path)
-        response.close()
         assert response.status_code == 200
+        assert b"".join(response.streaming_content)
     assert blobs_collect() == 0

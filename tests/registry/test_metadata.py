@@ -9,8 +9,11 @@ import json
 
 import pytest
 
+from accounts.actors import Actor
 from accounts.models import SecurityEvent
+from registry.exceptions import StaleRevision
 from registry.models import Maintainer, Star
+from registry.services.metadata import versions_deprecate
 from tests.packages import publish_body
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +103,36 @@ def test_undeprecate_sends_an_empty_string_which_clears_the_message(client, alic
     assert corgi["versions"]["1.1.0"]["deprecated"] == "old too"
 
 
+def test_undeprecate_is_recorded_as_its_own_action(client, alice, alice_token, pkg):
+    deprecate(client, alice_token, pkg, {"1.0.0": "old", "1.1.0": "old"})
+    before = revision(client, pkg)
+
+    deprecate(client, alice_token, pkg, {"1.0.0": "", "1.1.0": ""})
+
+    assert revision(client, pkg) == before + 1
+    event = SecurityEvent.objects.get(action="package:undeprecate")
+    assert (event.actor, event.package_name) == (alice, pkg)
+    assert event.details == {"versions": ["1.0.0", "1.1.0"]}
+    assert SecurityEvent.objects.filter(action="package:deprecate").count() == 1
+
+
+def test_deprecate_from_a_stale_document_is_refused_so_it_cannot_undo_others(
+    client, alice, alice_token, bob, pkg
+):
+    deprecate(client, alice_token, pkg, {"1.0.0": "old"})
+    stale = document(client, pkg)
+    set_owners(client, alice_token, pkg, ["alice", "bob"])
+    versions_deprecate(actor=Actor(user=bob), name=pkg, versions={"1.0.0": {"deprecated": ""}})
+    stale["versions"]["1.1.0"]["deprecated"] = "old too"
+
+    with pytest.raises(StaleRevision):
+        versions_deprecate(
+            actor=Actor(user=alice), name=pkg, versions=stale["versions"], rev=stale["_rev"]
+        )
+
+    assert "deprecated" not in document(client, pkg)["versions"]["1.0.0"]
+
+
 def test_deprecate_that_changes_nothing_records_nothing(client, alice_token, pkg):
     deprecate(client, alice_token, pkg, {"1.0.0": "old"})
     before = revision(client, pkg)
@@ -141,8 +174,10 @@ def test_deprecate_by_a_non_maintainer_is_refused(client, carol_token, pkg):
 
 def tag_put(client, token, name, tag, version):
     return client.put(
-        f"/-/package/{name}/dist-tags/{tag}", data=json.dumps(version),
-        content_type="application/json", **auth(token),
+        f"/-/package/{name}/dist-tags/{tag}",
+        data=json.dumps(version),
+        content_type="application/json",
+        **auth(token),
     )
 
 
@@ -361,14 +396,3 @@ def test_star_needs_a_login(client, pkg):
     assert response.status_code == 401
     assert "npm login" in response.json()["error"]
     assert not Star.objects.exists()
-
-
-def test_stars_lists_the_packages_a_user_starred(client, alice_token, carol_token, pkg):
-    publish(client, alice_token, "another")
-    star(client, carol_token, "another", {"carol": True})
-    star(client, carol_token, pkg, {"carol": True})
-
-    response = client.get('/-/_view/starredByUser?key="carol"')
-
-    assert response.json() == {"rows": [{"value": "another"}, {"value": "meta"}]}
-    assert client.get('/-/_view/starredByUser?key="bob"').json() == {"rows": []}

@@ -36,7 +36,8 @@ def packument(client, name: str, token: str | None = None):
 
 def tarball_status(client, path: str) -> int:
     response = client.get(path)
-    response.close()  # a FileResponse keeps the blob open until closed
+    if response.streaming:  # read it all, as a server would, so the blob file gets closed
+        b"".join(response.streaming_content)
     return response.status_code
 
 
@@ -46,7 +47,10 @@ def unpublish_version(client, token: str | None, name: str, version: str, rev: s
     del document["versions"][version]
     rev = rev or document["_rev"]
     return client.put(
-        f"/{name}/-rev/{rev}", data=json.dumps(document), content_type="application/json", **auth(token)
+        f"/{name}/-rev/{rev}",
+        data=json.dumps(document),
+        content_type="application/json",
+        **auth(token),
     )
 
 
@@ -69,7 +73,9 @@ def three_versions(client, alice_token):
     return "trio"
 
 
-def test_unpublish_one_version_keeps_the_others_and_moves_latest(client, alice_token, three_versions):
+def test_unpublish_one_version_keeps_the_others_and_moves_latest(
+    client, alice_token, three_versions
+):
     response = unpublish_version(client, alice_token, "trio", "2.0.0")
 
     assert response.status_code == 200
@@ -83,7 +89,9 @@ def test_unpublish_one_version_keeps_the_others_and_moves_latest(client, alice_t
 
 def test_unpublish_removes_every_tag_pointing_at_the_version(client, alice_token, three_versions):
     client.put(
-        "/-/package/trio/dist-tags/beta", data='"1.0.0"', content_type="application/json",
+        "/-/package/trio/dist-tags/beta",
+        data='"1.0.0"',
+        content_type="application/json",
         **auth(alice_token),
     )
 
@@ -96,10 +104,14 @@ def test_unpublished_version_number_cannot_be_published_again(client, alice_toke
     unpublish_version(client, alice_token, "trio", "1.1.0")
 
     body = publish_body("trio", "1.1.0")
-    response = client.put("/trio", data=json.dumps(body), content_type="application/json", **auth(alice_token))
+    response = client.put(
+        "/trio", data=json.dumps(body), content_type="application/json", **auth(alice_token)
+    )
 
     assert response.status_code == 403
-    assert "cannot publish over the previously published versions: 1.1.0" in response.json()["error"]
+    assert (
+        "cannot publish over the previously published versions: 1.1.0" in response.json()["error"]
+    )
 
 
 def test_unpublish_whole_package_answers_404_saying_when(client, alice_token, three_versions):
@@ -119,7 +131,9 @@ def test_whole_package_unpublish_keeps_the_numbers_taken(client, alice_token, th
     unpublish_all(client, alice_token, "trio")
 
     body = publish_body("trio", "2.0.0")
-    response = client.put("/trio", data=json.dumps(body), content_type="application/json", **auth(alice_token))
+    response = client.put(
+        "/trio", data=json.dumps(body), content_type="application/json", **auth(alice_token)
+    )
 
     assert response.status_code == 403
     assert packument(client, "trio").status_code == 404
@@ -128,7 +142,9 @@ def test_whole_package_unpublish_keeps_the_numbers_taken(client, alice_token, th
 def test_unpublish_with_a_stale_revision_is_409(client, alice_token, three_versions):
     stale = packument(client, "trio").json()["_rev"]
     client.put(
-        "/-/package/trio/dist-tags/beta", data='"1.0.0"', content_type="application/json",
+        "/-/package/trio/dist-tags/beta",
+        data='"1.0.0"',
+        content_type="application/json",
         **auth(alice_token),
     )
 
@@ -144,7 +160,9 @@ def test_unpublish_body_that_removes_nothing_is_refused(client, alice_token, thr
     document = packument(client, "trio").json()
 
     response = client.put(
-        f"/trio/-rev/{document['_rev']}", data=json.dumps(document), content_type="application/json",
+        f"/trio/-rev/{document['_rev']}",
+        data=json.dumps(document),
+        content_type="application/json",
         **auth(alice_token),
     )
 
@@ -161,7 +179,9 @@ def test_unpublish_by_non_maintainer_is_refused(client, alice_token, carol_token
     assert len(packument(client, "trio").json()["versions"]) == 3
 
 
-def test_tarball_delete_of_a_still_published_version_is_refused(client, alice_token, three_versions):
+def test_tarball_delete_of_a_still_published_version_is_refused(
+    client, alice_token, three_versions
+):
     rev = packument(client, "trio").json()["_rev"]
 
     response = client.delete(f"/trio/-/trio-1.0.0.tgz/-rev/{rev}", **auth(alice_token))
@@ -171,7 +191,9 @@ def test_tarball_delete_of_a_still_published_version_is_refused(client, alice_to
     assert tarball_status(client, "/trio/-/trio-1.0.0.tgz") == 200
 
 
-def test_tarball_delete_after_the_version_was_unpublished_succeeds(client, alice_token, three_versions):
+def test_tarball_delete_after_the_version_was_unpublished_succeeds(
+    client, alice_token, three_versions
+):
     unpublish_version(client, alice_token, "trio", "1.0.0")
     rev = packument(client, "trio").json()["_rev"]
 
@@ -256,3 +278,15 @@ def test_after_the_window_only_old_versions_are_held_back(client, alice_token, b
 
     assert fresh.status_code == 200
     assert packument(client, "base").json()["dist-tags"] == {"latest": "1.0.0"}
+
+
+def test_the_refusal_names_only_dependents_the_maintainer_may_see(client, alice_token, bob_token):
+    publish(client, alice_token, "base", "1.0.0")
+    publish(client, bob_token, "@bob/secret", "1.0.0", dependencies={"base": "^1.0.0"})
+    age("base")
+
+    response = unpublish_all(client, alice_token, "base")
+
+    assert response.status_code == 403
+    assert "@bob/secret" not in response.json()["error"]
+    assert "1 package you cannot see" in response.json()["error"]
