@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import views
+from accounts import views_settings as account
 from accounts import views_two_factor as tfa
 
 app_name = "accounts"
@@ -12,6 +13,23 @@ urlpatterns = [
     path("account/logout/", views.logout_view, name="logout"),
     path("account/packages/", views.my_packages, name="packages"),
     path("account/cli-login/<uuid:login_id>/", views.cli_login, name="cli-login"),
+    path("account/settings/", account.account_settings, name="settings"),
+    path("account/email/verify/<str:token>/", account.email_verify_view, name="email-verify"),
+    path(
+        "account/email/verify-again/", account.email_verification_resend, name="email-verify-resend"
+    ),
+    path("account/password/reset/", account.password_reset, name="password-reset"),
+    path("account/password/reset/sent/", account.password_reset_sent, name="password-reset-sent"),
+    path(
+        "account/password/reset/<uidb64>/<token>/",
+        account.password_reset_confirm,
+        name="password-reset-confirm",
+    ),
+    path(
+        "account/password/reset/done/",
+        account.password_reset_complete,
+        name="password-reset-complete",
+    ),
     path("account/security/", tfa.security, name="security"),
     path("account/security/app/", tfa.totp_add, name="totp-add"),
     path("account/security/keys/add/", tfa.key_add, name="key-add"),

@@ -77,7 +77,8 @@ def totp_add(request):
             messages.error(request, exc.message)
         else:
             return _enrolled(request, device, "totp")
-    qr = segno.make(device.config_url, error="m").svg_inline(scale=4)
+    # A viewBox instead of a fixed size, so the CSS box scales the code rather than crop it.
+    qr = segno.make(device.config_url, error="m").svg_inline(scale=4, omitsize=True)
     secret = _base32(device)
     return render(request, "accounts/totp_add.html", {"qr": qr, "secret": secret, "device": device})
 
@@ -362,8 +363,12 @@ def key_assert_complete(request):
     if purpose == "sudo":
         _sudo_granted(request, "key")
         return JsonResponse({"next": _next_url(request, reverse("accounts:security"))})
-    challenge = otp_challenge_pending(user=request.user, challenge_id=purpose.removeprefix("otp:"))
-    otp_challenge_approve(actor=portal_actor(request), challenge=challenge, device=device)
+    challenge_id = purpose.removeprefix("otp:")
+    try:
+        challenge = otp_challenge_pending(user=request.user, challenge_id=challenge_id)
+        otp_challenge_approve(actor=portal_actor(request), challenge=challenge, device=device)
+    except DomainError as exc:  # expired, or approved meanwhile in another tab
+        return _json_error(exc, exc.status)
     return JsonResponse({"next": reverse("accounts:web-otp", args=[challenge.pk])})
 
 

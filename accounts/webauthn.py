@@ -66,6 +66,9 @@ def _failed(exc) -> KeyCeremonyFailed:
 
 
 def key_registration_begin(request, user) -> dict:
+    # A key left unconfirmed by an abandoned first enrollment would be listed in
+    # excludeCredentials, and the authenticator would refuse to register it again.
+    WebAuthnCredential.objects.filter(user=user, confirmed=False).delete()
     options, state = _Helper(request, "register").register_begin(user=user)
     _store(request, "register", "register", state)
     return options

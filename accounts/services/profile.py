@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.notifications import notify
 from accounts.second_factor import second_factor_require
 from accounts.services import two_factor
+from accounts.services.email_verification import email_verification_send
 from accounts.services.users import password_verify
 
 Mode = User.TwoFactorMode
@@ -48,6 +49,21 @@ def profile_update(*, actor: Actor, changes: dict) -> User:
     return user
 
 
+def email_change(*, actor: Actor, user: User, email: str) -> None:
+    """The portal's email change (behind sudo mode); a verification mail goes to the new address."""
+    if email == user.email:
+        return
+    with transaction.atomic():
+        _email_change(actor, user, email)
+        user.save(update_fields=["email", "email_verified"])
+
+
+def password_change(*, actor: Actor, user: User, old: str, new: str) -> None:
+    with transaction.atomic():
+        _password_change(actor, user, {"old": old, "new": new})
+        user.save(update_fields=["password"])
+
+
 def _email_change(actor: Actor, user: User, email: str) -> None:
     try:
         validate_email(email)
@@ -58,17 +74,24 @@ def _email_change(actor: Actor, user: User, email: str) -> None:
     user.email_verified = False
     event_record("account:email-change", actor=actor, user=user, details={"from": old, "to": email})
     notify(user, "email_changed", to=old, old=old, new=email)
+    email_verification_send(user)
 
 
 def _password_change(actor: Actor, user: User, password: dict) -> None:
     password_verify(actor=actor, username=user.username, password=str(password.get("old", "")))
-    new = str(password.get("new", ""))
+    password_set(
+        actor=actor, user=user, new=str(password.get("new", "")), action="account:password-change"
+    )
+
+
+def password_set(*, actor: Actor, user: User, new: str, action: str) -> None:
+    """Set a new password (change or reset); the caller saves the user."""
     try:
         password_validation.validate_password(new, user)
     except ValidationError as exc:
         raise InvalidAccountData("Choose a stronger password: " + " ".join(exc.messages)) from None
     user.set_password(new)
-    event_record("account:password-change", actor=actor, user=user)
+    event_record(action, actor=actor, user=user)
     notify(user, "password_changed")
 
 

@@ -16,6 +16,7 @@ from accounts.exceptions import (
     UsernameTaken,
 )
 from accounts.models import User, username_validator
+from accounts.services.email_verification import email_verification_send
 
 
 def user_create(*, actor: Actor, username: str, email: str, password: str) -> User:
@@ -42,6 +43,7 @@ def user_create(*, actor: Actor, username: str, email: str, password: str) -> Us
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
             event_record("account:create", actor=actor, user=user)
+            email_verification_send(user)
     except IntegrityError:
         raise UsernameTaken(f'The username "{username}" is taken. Choose another one.') from None
     return user
