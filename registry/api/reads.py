@@ -31,10 +31,12 @@ def _may_read(request, package_id: int) -> bool:
 
 
 def _matches(request, etag: str) -> bool:
+    """If-None-Match uses weak comparison: a proxy that compressed the body sends W/"…"."""
     header = request.META.get("HTTP_IF_NONE_MATCH", "")
-    return bool(header) and (
-        header.strip() == "*" or etag in [t.strip() for t in header.split(",")]
-    )
+    if not header:
+        return False
+    candidates = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return header.strip() == "*" or etag in candidates
 
 
 @require_safe

