@@ -44,6 +44,14 @@ class OTPRequired(AuthenticationRequired):
         return {"WWW-Authenticate": "OTP"}
 
 
+class OTPRefused(OTPRequired):
+    """A code was offered and refused. npm prints only its own text for EOTP, but it
+    prints an `npm-notice` header, so the reason (and what to do) goes there too."""
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "npm-notice": self.message}
+
+
 def _reuse_key(user: User, code: str) -> str:
     return f"otp-used:{user.pk}:{hashlib.sha256(code.encode()).hexdigest()}"
 
@@ -58,7 +66,7 @@ def second_factor_require(actor: Actor, *, operation: str, description: dict) ->
     if used_for == operation:
         return
     if used_for is not None:
-        raise OTPRequired(
+        raise OTPRefused(
             "This one-time password was already used for another command. "
             "Wait for the next code from your authenticator and run the command again."
         )
@@ -68,7 +76,7 @@ def second_factor_require(actor: Actor, *, operation: str, description: dict) ->
         else:
             second_factor_verify(actor=actor, user=user, code=code)
     except SecondFactorInvalid as exc:
-        raise OTPRequired(exc.message) from None
+        raise OTPRefused(exc.message) from None
     cache.set(_reuse_key(user, code), operation, REUSE_SECONDS)
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from accounts import views
 from accounts import views_settings as account
@@ -43,8 +43,8 @@ urlpatterns = [
     ),
     path("account/security/keys/<int:device_id>/enrolled/", tfa.key_enrolled, name="key-enrolled"),
     path("account/security/enroll/confirm/", tfa.enroll_confirm, name="enroll-confirm"),
-    path(
-        "account/security/<str:kind>/<int:device_id>/remove/",
+    re_path(
+        r"^account/security/(?P<kind>totp|key)/(?P<device_id>[0-9]+)/remove/$",
         tfa.factor_remove,
         name="factor-remove",
     ),

@@ -194,7 +194,7 @@ def key_enrolled(request, device_id: int):
 @login_required
 @sudo_required
 @require_http_methods(["GET", "POST"])
-def factor_remove(request, kind: str, device_id: int):
+def factor_remove(request, kind: str, device_id: str):
     model = TOTPDevice if kind == "totp" else WebAuthnCredential
     device = model.objects.filter(user=request.user, pk=device_id, confirmed=True).first()
     if device is None:

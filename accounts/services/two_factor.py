@@ -75,17 +75,19 @@ def factor_enroll_complete(*, actor: Actor, device, recovery_code: str) -> None:
     """Finish a first-factor enrollment with one of its new recovery codes (burned)."""
     user = device.user
     _rate_check(actor, user)
+    normalized = recovery_code_normalize(recovery_code)
     with transaction.atomic():
-        normalized = recovery_code_normalize(recovery_code)
-        burned = RecoveryCode.objects.filter(
+        burned = normalized and RecoveryCode.objects.filter(
             user=user, code_hash=recovery_code_hash(normalized), used_at__isnull=True
         ).update(used_at=timezone.now())
-        if not normalized or not burned:
-            _count_failure(actor, user, "recovery-code-confirm")
-            raise SecondFactorInvalid(
-                "That is not one of the recovery codes shown above. Copy one exactly as shown."
-            )
-        _factor_confirm(actor, device)
+        if burned:
+            _factor_confirm(actor, device)
+    if not burned:
+        # Recorded outside the transaction above, which a refusal would have rolled back.
+        _count_failure(actor, user, "recovery-code-confirm")
+        raise SecondFactorInvalid(
+            "That is not one of the recovery codes shown above. Copy one exactly as shown."
+        )
     _rate_refund(actor, user)
 
 
