@@ -33,6 +33,7 @@ def test_first_factor_waits_for_a_recovery_code_before_it_counts(
         two_factor.factor_enroll_complete(
             actor=_actor(alice), device=device, recovery_code="aaaa-bbbb-cccc"
         )
+    assert SecurityEvent.objects.filter(user=alice, action="2fa:verify-failed").exists()
     with django_capture_on_commit_callbacks(execute=True):
         two_factor.factor_enroll_complete(
             actor=_actor(alice), device=device, recovery_code=codes[3]
