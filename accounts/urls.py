@@ -1,8 +1,8 @@
 from django.urls import path, re_path
 
-from accounts import views
-from accounts import views_settings as account
-from accounts import views_two_factor as tfa
+from accounts.views import auth as views
+from accounts.views import settings as account
+from accounts.views import two_factor as tfa
 
 app_name = "accounts"
 

@@ -3,7 +3,7 @@
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.views import portal_actor
+from accounts.views.common import portal_actor
 from portal.errors import DomainError
 from registry import semver
 from registry.authz import Action

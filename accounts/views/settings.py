@@ -17,7 +17,7 @@ from accounts.forms import (
 from accounts.services.email_verification import email_verification_send, email_verify
 from accounts.services.profile import email_change, password_change
 from accounts.sudo import sudo_required
-from accounts.views import portal_actor
+from accounts.views.common import portal_actor
 from portal.errors import DomainError
 
 

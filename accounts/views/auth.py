@@ -7,7 +7,6 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
@@ -15,22 +14,10 @@ from accounts.events import event_record
 from accounts.forms import LoginForm, SignupForm
 from accounts.services.users import password_verify, user_create
 from accounts.services.web_login import web_login_confirm, web_login_pending
+from accounts.views.common import next_url, portal_actor
+from accounts.views.two_factor import login_start_second_step
 from portal.errors import DomainError
 from registry.models import Package
-
-
-def portal_actor(request) -> Actor:
-    user = request.user if request.user.is_authenticated else None
-    return Actor.for_request(request, user)
-
-
-def _next_url(request, default: str = "accounts:packages"):
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, request.is_secure()
-    ):
-        return target
-    return default
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,15 +35,13 @@ def login_view(request):
         else:
             if user.has_two_factor:
                 # The password alone never signs in a person who has a second factor.
-                from accounts.views_two_factor import login_start_second_step
-
                 login_start_second_step(request, user)
-                query = urlencode({"next": _next_url(request, "")})
+                query = urlencode({"next": next_url(request, "")})
                 return redirect(f"{reverse('accounts:login-verify')}?{query}")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             event_record("login", actor=portal_actor(request), details={"factor": "password"})
-            return redirect(_next_url(request))
-    return render(request, "accounts/login.html", {"form": form, "next": _next_url(request, "")})
+            return redirect(next_url(request))
+    return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,8 +54,8 @@ def signup_view(request):
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(_next_url(request))
-    return render(request, "accounts/signup.html", {"form": form, "next": _next_url(request, "")})
+            return redirect(next_url(request))
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url(request, "")})
 
 
 @require_POST

@@ -23,7 +23,7 @@ from accounts.models import SecurityEvent, User
 from accounts.second_factor import otp_challenge_approve, otp_challenge_pending
 from accounts.services import two_factor
 from accounts.sudo import session_mark_verified, sudo_is_fresh, sudo_required
-from accounts.views import _next_url, portal_actor
+from accounts.views.common import next_url, portal_actor
 from accounts.webauthn import (
     KeyCeremonyFailed,
     key_assertion_begin,
@@ -243,7 +243,7 @@ def mode_set(request):
 def sudo(request):
     user = request.user
     if not user.has_two_factor:
-        return redirect(_next_url(request, "accounts:security"))
+        return redirect(next_url(request, "accounts:security"))
     if request.method == "POST":
         try:
             two_factor.second_factor_verify(
@@ -253,7 +253,7 @@ def sudo(request):
             messages.error(request, exc.message)
         else:
             _sudo_granted(request, "code")
-            return redirect(_next_url(request, "accounts:security"))
+            return redirect(next_url(request, "accounts:security"))
     return render(request, "accounts/sudo.html", _step_context(request, user, "sudo"))
 
 
@@ -267,7 +267,7 @@ def _step_context(request, user, purpose: str) -> dict:
         "has_keys": WebAuthnCredential.objects.filter(user=user, confirmed=True).exists(),
         "has_app": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
         "purpose": purpose,
-        "next": _next_url(request, ""),
+        "next": next_url(request, ""),
     }
 
 
@@ -309,7 +309,7 @@ def _login_complete(request, user, factor: str):
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     session_mark_verified(request)
     event_record("login", actor=portal_actor(request), details={"factor": factor})
-    return redirect(_next_url(request))
+    return redirect(next_url(request))
 
 
 # Key assertions (sign-in, passkey sign-in, sudo, CLI approvals) ----------------------
@@ -359,10 +359,10 @@ def key_assert_complete(request):
         return _json_error(exc)
     if purpose in ("login", "passkey"):
         _login_complete(request, device.user, "passkey" if purpose == "passkey" else "key")
-        return JsonResponse({"next": _next_url(request, reverse("accounts:packages"))})
+        return JsonResponse({"next": next_url(request, reverse("accounts:packages"))})
     if purpose == "sudo":
         _sudo_granted(request, "key")
-        return JsonResponse({"next": _next_url(request, reverse("accounts:security"))})
+        return JsonResponse({"next": next_url(request, reverse("accounts:security"))})
     challenge_id = purpose.removeprefix("otp:")
     try:
         challenge = otp_challenge_pending(user=request.user, challenge_id=challenge_id)
