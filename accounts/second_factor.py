@@ -11,6 +11,7 @@ the poll answers with a one-time code bound to that operation.
 """
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -91,7 +92,7 @@ def _challenge(actor: Actor, operation: str, description: dict) -> OTPRequired:
     return OTPRequired(
         message.replace("from your authenticator", "(or your security key)"),
         extra={
-            "authUrl": registry_url(reverse("accounts:web-otp", args=[challenge.pk])),
+            "authUrl": registry_url(reverse("accounts:web-otp", args=[challenge.pk.hex])),
             "doneUrl": registry_url(f"-/v1/otp/{done_secret}"),
         },
     )
@@ -119,7 +120,11 @@ def otp_challenge_create(
 
 
 def otp_challenge_pending(*, user: User, challenge_id) -> OTPChallenge:
-    challenge = OTPChallenge.objects.filter(pk=challenge_id, user=user).first()
+    try:
+        parsed = uuid.UUID(str(challenge_id))
+    except ValueError:
+        parsed = None
+    challenge = OTPChallenge.objects.filter(pk=parsed, user=user).first() if parsed else None
     if challenge is None or challenge.expires_at <= timezone.now():
         raise NotFound(
             "This approval request expired or belongs to another account. Run the command again."

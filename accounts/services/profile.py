@@ -119,7 +119,8 @@ def _pending_mode_key(user: User) -> str:
 def cli_tfa_confirm(*, actor: Actor, code: str) -> list[str]:
     user = actor.user
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
+    if device is None or user.has_two_factor:
+        # With 2FA on, new factors are added in the portal (behind sudo mode), not here.
         raise InvalidAccountData("There is no 2FA setup in progress. Run `npm profile enable-2fa`.")
     mode = cache.get(_pending_mode_key(user)) or Mode.AUTH_AND_WRITES
     codes = two_factor.totp_enable_from_cli(actor=actor, device=device, code=code)

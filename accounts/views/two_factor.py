@@ -369,7 +369,7 @@ def key_assert_complete(request):
         otp_challenge_approve(actor=portal_actor(request), challenge=challenge, device=device)
     except DomainError as exc:  # expired, or approved meanwhile in another tab
         return _json_error(exc, exc.status)
-    return JsonResponse({"next": reverse("accounts:web-otp", args=[challenge.pk])})
+    return JsonResponse({"next": reverse("accounts:web-otp", args=[challenge.pk.hex])})
 
 
 # Approving a CLI write with a key (web OTP) -----------------------------------------

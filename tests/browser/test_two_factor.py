@@ -212,12 +212,12 @@ def test_web_otp_approval_with_a_security_key(portal, alice, alice_token):
     poll = Client()
 
     assert poll.get(f"/-/v1/otp/{done_secret}").status_code == 202
-    portal.goto(f"/account/approve/{challenge.pk}/")
+    portal.goto(f"/account/approve/{challenge.pk.hex}/")
     facts = portal.text("dl.facts")
     for shown in ("npm publish", "pkg", "1.2.3", "test", "127.0.0.1"):
         assert shown in facts
     portal.click_and_wait("[data-key-assert]")
-    assert portal.path == f"/account/approve/{challenge.pk}/"
+    assert portal.path == f"/account/approve/{challenge.pk.hex}/"
     assert "Approved." in portal.text()
     challenge.refresh_from_db()
     assert challenge.approved_at is not None
@@ -254,7 +254,7 @@ def test_an_approval_given_meanwhile_is_refused_with_its_reason(portal, alice, a
     portal.enroll_key()
     actor = Actor(user=alice, token=Token.objects.get(user=alice), ip="127.0.0.1")
     challenge, _ = otp_challenge_create(actor, "publish:pkg", {"command": "publish"})
-    portal.goto(f"/account/approve/{challenge.pk}/")
+    portal.goto(f"/account/approve/{challenge.pk.hex}/")
     device = WebAuthnCredential.objects.get(user=alice)
     otp_challenge_approve(actor=actor, challenge=challenge, device=device)  # in another tab
 
@@ -270,7 +270,7 @@ def test_an_approval_page_left_open_too_long_says_so(portal, alice, alice_token)
     portal.enroll_key()
     actor = Actor(user=alice, token=Token.objects.get(user=alice), ip="127.0.0.1")
     challenge, _ = otp_challenge_create(actor, "publish:pkg", {"command": "publish"})
-    portal.goto(f"/account/approve/{challenge.pk}/")
+    portal.goto(f"/account/approve/{challenge.pk.hex}/")
     OTPChallenge.objects.filter(pk=challenge.pk).update(expires_at=timezone.now())
 
     portal.expect_console_error("status of 404")
