@@ -198,6 +198,10 @@ GATEHOUSE_LOGIN_STEP_SECONDS = env_int("GATEHOUSE_LOGIN_STEP_SECONDS", 300)
 # How long the npm CLI's security-key approval (web OTP) stays open.
 GATEHOUSE_WEB_OTP_TTL_SECONDS = env_int("GATEHOUSE_WEB_OTP_TTL_SECONDS", 300)
 
+# Staged releases: how long one waits for approval, and when its approvers are reminded.
+GATEHOUSE_STAGE_TTL_HOURS = env_int("GATEHOUSE_STAGE_TTL_HOURS", 7 * 24)
+GATEHOUSE_STAGE_REMIND_HOURS = env_int("GATEHOUSE_STAGE_REMIND_HOURS", 24)
+
 # Size limits for publishing; the body carries the tarball base64-encoded in JSON.
 GATEHOUSE_MAX_TARBALL_BYTES = env_int("GATEHOUSE_MAX_TARBALL_BYTES", 64 * 1024 * 1024)
 GATEHOUSE_MAX_UNPACKED_BYTES = env_int("GATEHOUSE_MAX_UNPACKED_BYTES", 256 * 1024 * 1024)
@@ -275,6 +279,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "blobs-collect": {"task": "registry.tasks.blobs_collect", "schedule": 3600.0},
     "web-logins-purge": {"task": "accounts.tasks.web_logins_purge", "schedule": 600.0},
+    "staged-releases-sweep": {"task": "registry.tasks.staged_releases_sweep", "schedule": 300.0},
 }
 
 REST_FRAMEWORK = {

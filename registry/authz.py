@@ -1,8 +1,8 @@
 """The one place that decides whether an actor may do something to a package.
 
 Every entry point (npm API, portal pages, later the REST API) asks `decide` or its
-raising form `authorize`. Ownership, token scope and (in later issues) team grants, org
-roles, package and org policies all meet here.
+raising form `authorize`. Ownership, token scope, package publishing policies and (in
+later issues) team grants, org roles and org policies all meet here.
 """
 
 from dataclasses import dataclass
@@ -20,6 +20,10 @@ class Action(StrEnum):
     READ = "read"
     CREATE = "create"  # publish the first version of a new name
     PUBLISH = "publish"
+    STAGE = "stage"  # put a release in the staging queue (a new name, too)
+    REVIEW = "review"  # see and download staged releases
+    APPROVE = "approve"  # approve or reject a staged release
+    SETTINGS = "settings"  # change the package's access and publishing policy
     UNPUBLISH = "unpublish"
     DEPRECATE = "deprecate"
     DIST_TAG = "dist-tag"
@@ -28,6 +32,8 @@ class Action(StrEnum):
 
 
 # Writes for which a person in `auth-and-writes` mode must show a second factor.
+# Staging is not one of them: that is its point. Approving always needs one, asked
+# for by the approval service itself (at the CLI and in the portal alike).
 SECOND_FACTOR_ACTIONS = frozenset(
     {
         Action.CREATE,
@@ -36,8 +42,10 @@ SECOND_FACTOR_ACTIONS = frozenset(
         Action.DEPRECATE,
         Action.DIST_TAG,
         Action.OWNER,
+        Action.SETTINGS,
     }
 )
+READ_ONLY_ACTIONS = frozenset({Action.READ, Action.REVIEW})
 
 
 @dataclass(frozen=True)
@@ -56,19 +64,6 @@ class Decision:
 ALLOW = Decision(allowed=True)
 
 
-def _allow(actor: Actor, action: Action) -> Decision:
-    """Allowed; with a second factor when the person asked for it on every write.
-
-    Only the CLI door asks here: portal pages guard their writes with sudo mode.
-    """
-    needs = (
-        action in SECOND_FACTOR_ACTIONS
-        and actor.token is not None
-        and actor.user.tfa_mode == User.TwoFactorMode.AUTH_AND_WRITES
-    )
-    return Decision(allowed=True, second_factor=needs)
-
-
 def is_maintainer(user, package: Package) -> bool:
     if user is None:
         return False
@@ -78,13 +73,13 @@ def is_maintainer(user, package: Package) -> bool:
 def decide(
     actor: Actor, action: Action, *, package: Package | None = None, name: str = ""
 ) -> Decision:
-    if action is Action.CREATE:
-        return _decide_create(actor, name)
     if package is None:
+        if action in (Action.CREATE, Action.STAGE):
+            return _decide_create(actor, action, name)
         raise ValueError(f"deciding {action} needs a package")
     maintainer = is_maintainer(actor.user, package)
     # Before anything else: a 401 or 403 would tell an outsider the package exists.
-    if package.is_restricted and not maintainer:
+    if (package.is_restricted or action is Action.REVIEW) and not maintainer:
         return _hidden(package.name)
     if action is Action.READ:
         return ALLOW
@@ -101,35 +96,72 @@ def decide(
             f"You are not a maintainer of {package.name}. Ask one of its maintainers "
             f"(`npm owner ls {package.name}`) to add you with `npm owner add`.",
         )
+    if action in READ_ONLY_ACTIONS:
+        return ALLOW
     if not actor.can_write:
         return Decision(
             False,
             PermissionDenied,
             f"This token is read-only, so it cannot {action} {package.name}. Use a read-write token.",
         )
+    return _policy(actor, action, package)
+
+
+def _policy(actor: Actor, action: Action, package: Package) -> Decision:
+    """The package's publishing policy (org policies will join here)."""
+    if action is Action.PUBLISH and package.require_staged:
+        return Decision(
+            False,
+            PermissionDenied,
+            f"{package.name} requires staged publishing: run `npm stage publish`, then have a "
+            "maintainer approve the release.",
+        )
+    if action is Action.PUBLISH and package.publish_requires_tfa:
+        if not actor.user.has_two_factor:
+            return Decision(
+                False,
+                PermissionDenied,
+                f"Publishing {package.name} requires two-factor authentication. Add a second "
+                "factor on your account's security page, then publish again.",
+            )
+        return Decision(allowed=True, second_factor=actor.token is not None)
     return _allow(actor, action)
 
 
-def _decide_create(actor: Actor, name: str) -> Decision:
+def _allow(actor: Actor, action: Action) -> Decision:
+    """Allowed; with a second factor when the person asked for it on every write.
+
+    Only the CLI door asks here: portal pages guard their writes with sudo mode.
+    """
+    needs = (
+        action in SECOND_FACTOR_ACTIONS
+        and actor.token is not None
+        and actor.user.tfa_mode == User.TwoFactorMode.AUTH_AND_WRITES
+    )
+    return Decision(allowed=True, second_factor=needs)
+
+
+def _decide_create(actor: Actor, action: Action, name: str) -> Decision:
+    verb = "stage" if action is Action.STAGE else "publish"
     if actor.user is None:
         return Decision(
             False,
             AuthenticationRequired,
-            f"You must be logged in to publish {name}. Run `npm login`.",
+            f"You must be logged in to {verb} {name}. Run `npm login`.",
         )
     if not actor.can_write:
         return Decision(
-            False, PermissionDenied, f"This token is read-only, so it cannot publish {name}."
+            False, PermissionDenied, f"This token is read-only, so it cannot {verb} {name}."
         )
     scope, _ = split_name(name)
     if scope is not None and scope != actor.user.username:
         return Decision(
             False,
             PermissionDenied,
-            f"You may not publish under the @{scope} scope: it is not yours. "
-            f"Publish as @{actor.user.username}/… or as an unscoped name.",
+            f"You may not {verb} under the @{scope} scope: it is not yours. "
+            f"Use @{actor.user.username}/… or an unscoped name.",
         )
-    return _allow(actor, Action.CREATE)
+    return _allow(actor, action)
 
 
 def _hidden(name: str) -> Decision:

@@ -19,26 +19,38 @@ def tarball_storage():
 
 
 @contextmanager
-def blob_writing(data: bytes, sha512_hex: str):
-    """Yield a Blob row for `data`; remove a newly written file if the block fails.
+def blob_cleanup():
+    """Around a transaction that stores blobs: if it fails (even at commit), the files
+    it wrote go too, so a refused publish leaves nothing on disk.
 
-    Use inside the transaction that references the blob: when the transaction rolls back,
-    the file this call wrote goes with it, so a refused publish leaves nothing on disk.
+    Yields the list `blob_store` records newly written blobs in.
+    """
+    written: list[Blob] = []
+    try:
+        yield written
+    except BaseException:
+        storage = tarball_storage()
+        for blob in written:
+            # Keep the file if another transaction committed a row for the same bytes.
+            if not Blob.objects.filter(pk=blob.pk).exists():
+                storage.delete(blob.path)
+        raise
+
+
+def blob_store(data: bytes, sha512_hex: str, *, cleanup: list) -> Blob:
+    """The Blob row for `data`, writing the file if it is new (inside a transaction).
+
+    Creating the row first serialises two writers of the same bytes on its primary key,
+    so the one that writes the file is the one that owns the row.
     """
     blob = Blob.objects.filter(pk=sha512_hex).first()
-    wrote_file = False
     if blob is None:
         blob = Blob.objects.create(sha512=sha512_hex, size=len(data))
     storage = tarball_storage()
     if not storage.exists(blob.path):
         storage.save(blob.path, ContentFile(data))
-        wrote_file = True
-    try:
-        yield blob
-    except BaseException:
-        if wrote_file:
-            storage.delete(blob.path)
-        raise
+        cleanup.append(blob)
+    return blob
 
 
 def blob_open(blob: Blob):

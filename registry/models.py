@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -30,6 +32,15 @@ class Package(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     modified_at = models.DateTimeField(default=timezone.now)
     unpublished_at = models.DateTimeField(null=True, blank=True)
+    # Publishing policy. npm's `access set mfa=…`: a second factor for every publish,
+    # and whether tokens made to bypass it may still publish.
+    publish_requires_tfa = models.BooleanField(default=False)
+    automation_token_overrides_tfa = models.BooleanField(default=False)
+    # Gatehouse's own: every release goes through the staging queue, and how many people
+    # must approve it (the one who staged it not counted when `exclude_stager`).
+    require_staged = models.BooleanField(default=False)
+    approvals_required = models.PositiveSmallIntegerField(default=1)
+    exclude_stager = models.BooleanField(default=False)
 
     objects = PackageQuerySet.as_manager()
 
@@ -96,6 +107,7 @@ class Version(models.Model):
     """One row per (package, version) whatever its state, so a version is never reused."""
 
     class State(models.TextChoices):
+        STAGED = "staged"
         PUBLISHED = "published"
         UNPUBLISHED = "unpublished"
 
@@ -169,3 +181,82 @@ class Dependency(models.Model):
 
     def __str__(self):
         return f"{self.version} depends on {self.name}"
+
+
+class StagedRelease(models.Model):
+    """A release waiting in the staging queue, and afterwards its record.
+
+    While it waits, its Version row (state `staged`) holds the version number, so a
+    direct publish of the same version fails on the same unique index. Rejected or
+    expired releases drop that row and free the number; this record stays for history
+    and for the status CI polls.
+    """
+
+    class Status(models.TextChoices):
+        STAGED = "staged"
+        PUBLISHED = "published"
+        REJECTED = "rejected"
+        EXPIRED = "expired"
+
+    class ActorType(models.TextChoices):
+        USER = "user"
+        TOKEN = "token"
+        TRUSTED_PUBLISHER = "trusted-publisher"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="staged_releases")
+    version = models.OneToOneField(
+        Version, null=True, blank=True, on_delete=models.SET_NULL, related_name="staged_release"
+    )
+    version_number = models.CharField(max_length=256)
+    tag = models.CharField(max_length=214)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.STAGED, db_index=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    # How it was staged, in words: "alice", "token ci-release (alice)", a trusted publisher.
+    actor_label = models.CharField(max_length=300)
+    publisher_claims = models.JSONField(default=dict, blank=True)
+    shasum = models.CharField(max_length=40)
+    integrity = models.CharField(max_length=100)
+    sha512 = models.CharField(max_length=128)
+    size = models.PositiveBigIntegerField(default=0)
+    dossier = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(db_index=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.package.name}@{self.version_number} ({self.status})"
+
+
+class StagedApproval(models.Model):
+    """One person's approval: who, when, with which factor, and exactly which bytes."""
+
+    staged_release = models.ForeignKey(
+        StagedRelease, on_delete=models.CASCADE, related_name="approvals"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    factor = models.CharField(max_length=40)
+    sha512 = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staged_release", "user"], name="registry_staged_approval_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} approved {self.staged_release}"

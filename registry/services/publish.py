@@ -13,12 +13,12 @@ from accounts.events import event_record
 from portal.errors import PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize, decide
-from registry.blobs import blob_writing
+from registry.blobs import blob_cleanup, blob_store
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
 from registry.models import Dependency, DistTag, Maintainer, Package, Version
 from registry.packuments import packument_touch
-from registry.tarballs import TarballInfo, TarballLimits, tarball_digests, tarball_inspect
+from registry.tarballs import Digests, TarballInfo, TarballLimits, tarball_digests, tarball_inspect
 
 DEPENDENCY_KINDS = ("dependencies", "optionalDependencies", "peerDependencies")
 
@@ -118,15 +118,27 @@ def _too_large() -> PayloadTooLarge:
     )
 
 
-def version_publish(*, actor: Actor, name: str, body) -> Version:
-    """Publish one version from an npm publish body; returns the new version row."""
+@dataclass(frozen=True)
+class PreparedRelease:
+    """A release checked from end to end and ready to store: what publish and stage share."""
+
+    request: PublishRequest
+    info: TarballInfo
+    digests: Digests
+    manifest: dict
+
+
+def release_prepare(*, actor: Actor, name: str, body, action: Action) -> PreparedRelease:
+    """Authorize, parse and check a publish body; nothing is written."""
     package = Package.objects.filter(name=name).first()
     version = _claimed_version(body)  # named in a second-factor prompt, checked later
     if package is None:
         names.validate_new_name(name)
-        authorize(actor, Action.CREATE, name=name, version=version)
+        authorize(
+            actor, Action.CREATE if action is Action.PUBLISH else action, name=name, version=version
+        )
     else:
-        authorize(actor, Action.PUBLISH, package=package, version=version)
+        authorize(actor, action, package=package, version=version)
     request = publish_request_parse(name, body)
     info = tarball_inspect(request.tarball, limits=tarball_limits())
     digests = tarball_digests(request.tarball)
@@ -139,10 +151,35 @@ def version_publish(*, actor: Actor, name: str, body) -> Version:
             f'{name} has "private": true in package.json, so it must not be published. '
             "Remove that line if you mean to publish it."
         )
+    return PreparedRelease(request=request, info=info, digests=digests, manifest=manifest)
+
+
+def version_publish(*, actor: Actor, name: str, body) -> Version:
+    """Publish one version from an npm publish body; returns the new version row."""
+    prepared = release_prepare(actor=actor, name=name, body=body, action=Action.PUBLISH)
+    return _publish_commit(actor, prepared)
+
+
+def _publish_commit(actor: Actor, prepared: PreparedRelease) -> Version:
     try:
-        return _publish_commit(actor, request, info, digests, manifest)
+        with blob_cleanup() as written, transaction.atomic():
+            package, created = package_for_release(actor, prepared.request, Action.PUBLISH)
+            version = version_row_create(actor, package, prepared, Version.State.PUBLISHED, written)
+            version_go_live(package, version, prepared.request.tag)
+            event_record(
+                "package:publish",
+                actor=actor,
+                package=package,
+                details={
+                    "version": version.version,
+                    "tag": prepared.request.tag,
+                    "integrity": prepared.digests.integrity,
+                    "created": created,
+                },
+            )
     except IntegrityError:
-        raise _version_exists(name, request.version) from None
+        raise _version_exists(prepared.request.name, prepared.request.version) from None
+    return version
 
 
 def _check_identity(request: PublishRequest, manifest: dict) -> None:
@@ -182,79 +219,74 @@ def _version_exists(name: str, version: str) -> VersionExists:
     )
 
 
-def _publish_commit(
-    actor, request: PublishRequest, info: TarballInfo, digests, manifest
+def version_row_create(
+    actor, package: Package, prepared: PreparedRelease, state: str, written: list
 ) -> Version:
-    with transaction.atomic():
-        package, created = _package_for_publish(actor, request)
-        if Version.objects.filter(package=package, version=request.version).exists():
-            raise _version_exists(request.name, request.version)
-        filename = names.tarball_filename(request.name, request.version)
-        manifest = {
-            **manifest,
-            "_id": f"{request.name}@{request.version}",
-            "_npmUser": {"name": actor.user.username, "email": actor.user.email},
-            "maintainers": [
-                {"name": m.user.username, "email": m.user.email}
-                for m in package.maintainers.select_related("user")
-            ],
-            "dist": {
-                "integrity": digests.integrity,
-                "shasum": digests.shasum,
-                "fileCount": info.file_count,
-                "unpackedSize": info.unpacked_size,
-            },
-        }
-        with blob_writing(request.tarball, digests.sha512_hex) as blob:
-            version = Version.objects.create(
-                package=package,
-                version=request.version,
-                manifest=manifest,
-                blob=blob,
-                tarball_filename=filename,
-                readme=info.readme or "",
-                readme_filename=info.readme_filename or "",
-                publisher=actor.user,
-                published_at=timezone.now(),
-            )
-            Dependency.objects.bulk_create(
-                Dependency(version=version, name=dep)
-                for dep in sorted(
-                    {d for kind in DEPENDENCY_KINDS for d in (manifest.get(kind) or {})}
-                )
-            )
-            DistTag.objects.update_or_create(
-                package=package, tag=request.tag, defaults={"version": version}
-            )
-            if request.tag == "latest" or not package.dist_tags.filter(tag="latest").exists():
-                DistTag.objects.update_or_create(
-                    package=package, tag="latest", defaults={"version": version}
-                )
-            package.description = str(manifest.get("description") or "")[:5000]
-            keywords = manifest.get("keywords")
-            package.keywords = [str(k) for k in keywords][:50] if isinstance(keywords, list) else []
-            package.unpublished_at = None
-            packument_touch(package)
-            event_record(
-                "package:publish",
-                actor=actor,
-                package=package,
-                details={
-                    "version": request.version,
-                    "tag": request.tag,
-                    "integrity": digests.integrity,
-                    "created": created,
-                },
-            )
+    """The version's row, tarball blob and dependency index, in the caller's transaction.
+
+    The (package, version) unique index is what makes one version number single-use
+    across staged, published and unpublished releases: the loser of a race gets
+    IntegrityError.
+    """
+    request, info, digests = prepared.request, prepared.info, prepared.digests
+    if Version.objects.filter(package=package, version=request.version).exists():
+        raise _version_exists(request.name, request.version)
+    manifest = {
+        **prepared.manifest,
+        "_id": f"{request.name}@{request.version}",
+        "_npmUser": {"name": actor.user.username, "email": actor.user.email},
+        "maintainers": [
+            {"name": m.user.username, "email": m.user.email}
+            for m in package.maintainers.select_related("user")
+        ],
+        "dist": {
+            "integrity": digests.integrity,
+            "shasum": digests.shasum,
+            "fileCount": info.file_count,
+            "unpackedSize": info.unpacked_size,
+        },
+    }
+    blob = blob_store(request.tarball, digests.sha512_hex, cleanup=written)
+    version = Version.objects.create(
+        package=package,
+        version=request.version,
+        state=state,
+        manifest=manifest,
+        blob=blob,
+        tarball_filename=names.tarball_filename(request.name, request.version),
+        readme=info.readme or "",
+        readme_filename=info.readme_filename or "",
+        publisher=actor.user,
+        published_at=timezone.now(),
+    )
+    Dependency.objects.bulk_create(
+        Dependency(version=version, name=dep)
+        for dep in sorted({d for kind in DEPENDENCY_KINDS for d in (manifest.get(kind) or {})})
+    )
     return version
 
 
-def _package_for_publish(actor, request: PublishRequest) -> tuple[Package, bool]:
+def version_go_live(package: Package, version: Version, tag: str) -> None:
+    """Make a version installable: tags, the package's summary, and its packuments."""
+    DistTag.objects.update_or_create(package=package, tag=tag, defaults={"version": version})
+    if tag == "latest" or not package.dist_tags.filter(tag="latest").exists():
+        DistTag.objects.update_or_create(
+            package=package, tag="latest", defaults={"version": version}
+        )
+    package.description = str(version.manifest.get("description") or "")[:5000]
+    keywords = version.manifest.get("keywords")
+    package.keywords = [str(k) for k in keywords][:50] if isinstance(keywords, list) else []
+    package.unpublished_at = None
+    packument_touch(package)
+
+
+def package_for_release(actor, request: PublishRequest, action: Action) -> tuple[Package, bool]:
+    """The package row, locked, created for a new name (which then belongs to the actor)."""
     package = Package.objects.select_for_update().filter(name=request.name).first()
     if package is not None:
         # The name may have been free when the publish began: check ownership again under
         # the lock (the second factor, if any, was already shown for this publish).
-        decide(actor, Action.PUBLISH, package=package).raise_if_denied()
+        decide(actor, action, package=package).raise_if_denied()
         return package, False
     scope, _ = names.split_name(request.name)
     default_access = Package.Access.RESTRICTED if scope else Package.Access.PUBLIC
@@ -269,7 +301,7 @@ def _package_for_publish(actor, request: PublishRequest) -> tuple[Package, bool]
             )
     except IntegrityError:
         package = Package.objects.select_for_update().get(name=request.name)
-        authorize(actor, Action.PUBLISH, package=package)
+        decide(actor, action, package=package).raise_if_denied()
         return package, False
     Maintainer.objects.create(package=package, user=actor.user)
     return package, True
