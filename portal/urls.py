@@ -7,15 +7,14 @@ shadow the other (tests/test_urls.py checks it for generated names).
 """
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 
 from portal import views
-from registry.views import package_page
 
 urlpatterns = [
     path("", include("registry.urls")),
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
-    re_path(r"^package/(?P<name>@[^/]+/[^/]+|[^/@][^/]*)/$", package_page, name="package"),
+    path("", include("registry.portal_urls")),
 ]

@@ -200,7 +200,7 @@ class StagedRelease(models.Model):
 
     class ActorType(models.TextChoices):
         USER = "user"
-        TOKEN = "token"
+        TOKEN = "token"  # noqa: S105 - a kind of credential, not a secret
         TRUSTED_PUBLISHER = "trusted-publisher"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -8,7 +8,7 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import api as accounts_api
-from registry.api import misc, tags
+from registry.api import access, misc, stage, tags
 from registry.api.reads import packument_get, tarball_get
 from registry.api.writes import PackageRevisionWrite, PackageWrite, TarballDelete
 
@@ -43,6 +43,14 @@ urlpatterns = [
     re_path(r"^-/npm/v1/tokens/token/(?P<ident>[^/]+)$", accounts_api.TokenRevoke.as_view()),
     re_path(r"^-/npm/v1/security/advisories/bulk$", misc.AuditBulk.as_view()),
     re_path(r"^-/_view/starredByUser$", misc.StarredByUser.as_view()),
+    re_path(rf"^-/stage/package/{NAME}$", stage.StagePublish.as_view()),
+    re_path(r"^-/stage$", stage.StageList.as_view()),
+    re_path(r"^-/stage/(?P<stage_id>[^/]+)$", stage.StageItem.as_view()),
+    re_path(r"^-/stage/(?P<stage_id>[^/]+)/approve$", stage.StageApprove.as_view()),
+    re_path(r"^-/stage/(?P<stage_id>[^/]+)/tarball$", stage.StageTarball.as_view()),
+    re_path(r"^-/stage/(?P<stage_id>[^/]+)/status$", stage.StageStatus.as_view()),
+    re_path(rf"^-/package/{NAME}/visibility$", access.Visibility.as_view()),
+    re_path(rf"^-/package/{NAME}/access$", access.Access.as_view()),
     re_path(rf"^-/package/{NAME}/dist-tags$", tags.DistTags.as_view()),
     re_path(rf"^-/package/{NAME}/dist-tags/(?P<tag>[^/]+)$", tags.DistTag.as_view()),
     re_path(rf"^{NAME}/-/(?P<filename>[^/]+\.tgz)/-rev/(?P<rev>[^/]+)$", TarballDelete.as_view()),

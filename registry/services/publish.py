@@ -178,7 +178,7 @@ def _publish_commit(actor: Actor, prepared: PreparedRelease) -> Version:
                 },
             )
     except IntegrityError:
-        raise _version_exists(prepared.request.name, prepared.request.version) from None
+        raise version_exists_error(prepared.request.name, prepared.request.version) from None
     return version
 
 
@@ -212,7 +212,7 @@ def _check_client_digests(client_manifest: dict, digests) -> None:
         )
 
 
-def _version_exists(name: str, version: str) -> VersionExists:
+def version_exists_error(name: str, version: str) -> VersionExists:
     return VersionExists(
         f"You cannot publish over the previously published versions: {version}. "
         f"{name}@{version} was published (or unpublished) before; bump the version and publish again."
@@ -230,7 +230,7 @@ def version_row_create(
     """
     request, info, digests = prepared.request, prepared.info, prepared.digests
     if Version.objects.filter(package=package, version=request.version).exists():
-        raise _version_exists(request.name, request.version)
+        raise version_exists_error(request.name, request.version)
     manifest = {
         **prepared.manifest,
         "_id": f"{request.name}@{request.version}",

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from accounts.views.common import portal_actor
 from portal.errors import DomainError
 from registry import semver
-from registry.authz import Action
+from registry.authz import Action, is_maintainer
 from registry.models import Version
 from registry.services.common import package_for
 
@@ -28,5 +28,9 @@ def package_page(request, name: str):
         "latest": latest,
         "tags": package.dist_tags.select_related("version").order_by("tag"),
         "maintainers": package.maintainers.select_related("user"),
+        "is_maintainer": is_maintainer(
+            request.user if request.user.is_authenticated else None, package
+        ),
+        "staged": list(package.staged_releases.filter(status="staged")),
     }
     return render(request, "registry/package.html", context)

@@ -1,0 +1,61 @@
+"""Emails about staged releases, sent by Celery once the change has committed."""
+
+from functools import partial
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from registry.models import StagedRelease
+from registry.urls_public import registry_url
+
+# What happened → (template, who hears of it)
+EVENTS = {
+    "staged": "stage_created",
+    "reminder": "stage_reminder",
+    "approval": "stage_approval",
+    "approved": "stage_decided",
+    "rejected": "stage_decided",
+    "expired": "stage_decided",
+}
+
+
+def staged_release_notify(staged: StagedRelease, event: str) -> None:
+    """Enqueue the emails for `event` after the current transaction commits."""
+    from registry.tasks import staged_release_mail
+
+    if event not in EVENTS:
+        raise ValueError(f"unknown staged-release event {event!r}")
+    transaction.on_commit(partial(staged_release_mail.delay, str(staged.pk), event))
+
+
+def staged_release_mail_send(stage_id: str, event: str) -> int:
+    """Send the emails for `event`; returns how many went. Safe to run twice (at worst a
+    duplicate email, never a wrong one)."""
+    staged = StagedRelease.objects.select_related("package", "actor").filter(pk=stage_id).first()
+    if staged is None:
+        return 0
+    maintainers = [m.user for m in staged.package.maintainers.select_related("user")]
+    if event == "reminder":
+        approved = set(staged.approvals.values_list("user_id", flat=True))
+        people = [user for user in maintainers if user.pk not in approved]
+    else:
+        people = maintainers + (
+            [staged.actor] if staged.actor and staged.actor not in maintainers else []
+        )
+    context = {
+        "staged": staged,
+        "event": event,
+        "review_url": registry_url(reverse("registry:staged-review", args=[staged.pk])),
+        "approvals": staged.approvals.count(),
+    }
+    sent = 0
+    for user in people:
+        if not user.email or not user.is_active:
+            continue
+        text = render_to_string(f"emails/{EVENTS[event]}.txt", {**context, "user": user})
+        subject, _, body = text.strip().partition("\n")
+        send_mail(subject.strip(), body.strip(), None, [user.email])
+        sent += 1
+    return sent

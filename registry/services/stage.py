@@ -1,0 +1,336 @@
+"""Staged publishing: automation stages a release without a second factor; people with
+one approve it (a quorum of them, where the package asks) or reject it."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from portal.errors import Conflict, NotFound, PermissionDenied
+from registry import semver
+from registry.authz import Action, authorize, decide
+from registry.blobs import blob_cleanup, blob_read
+from registry.dossier import Release, dossier_build
+from registry.models import Package, StagedApproval, StagedRelease, Version
+from registry.notifications import staged_release_notify
+from registry.services.publish import (
+    PreparedRelease,
+    package_for_release,
+    release_prepare,
+    tarball_limits,
+    version_exists_error,
+    version_go_live,
+    version_row_create,
+)
+from registry.urls_public import registry_url
+
+Status = StagedRelease.Status
+
+
+class StageIdInvalid(NotFound):
+    status = 400
+
+
+# Staging ------------------------------------------------------------------------------
+
+
+def actor_identity(actor: Actor) -> tuple[str, str]:
+    """(actor type, label) for the record: who staged, and with what credential."""
+    if actor.token is None:
+        return StagedRelease.ActorType.USER, actor.user.username
+    name = actor.token.name or actor.token.display_prefix
+    return StagedRelease.ActorType.TOKEN, f"{actor.user.username} (token {name})"
+
+
+def version_stage(*, actor: Actor, name: str, body) -> StagedRelease:
+    """`npm stage publish`: the publish checks, then a staged release instead of a version."""
+    prepared = release_prepare(actor=actor, name=name, body=body, action=Action.STAGE)
+    try:
+        with blob_cleanup() as written, transaction.atomic():
+            package, created = package_for_release(actor, prepared.request, Action.STAGE)
+            version = version_row_create(actor, package, prepared, Version.State.STAGED, written)
+            staged = _staged_record(actor, package, version, prepared)
+            event_record(
+                "package:stage",
+                actor=actor,
+                package=package,
+                details={
+                    "version": version.version,
+                    "tag": staged.tag,
+                    "stage": str(staged.pk),
+                    "created": created,
+                },
+            )
+            staged_release_notify(staged, "staged")
+    except IntegrityError:
+        raise version_exists_error(prepared.request.name, prepared.request.version) from None
+    return staged
+
+
+def _staged_record(
+    actor, package: Package, version: Version, prepared: PreparedRelease
+) -> StagedRelease:
+    actor_type, label = actor_identity(actor)
+    previous = _replaced_version(package, prepared.request.tag)
+    dossier = dossier_build(
+        staged=Release(
+            manifest=version.manifest, tarball=prepared.request.tarball, publisher=label
+        ),
+        previous=_release_of(previous) if previous else None,
+        known_publishers=_known_publishers(package),
+        limits=tarball_limits(),
+    )
+    return StagedRelease.objects.create(
+        package=package,
+        version=version,
+        version_number=version.version,
+        tag=prepared.request.tag,
+        actor=actor.user,
+        actor_type=actor_type,
+        actor_label=label,
+        shasum=prepared.digests.shasum,
+        integrity=prepared.digests.integrity,
+        sha512=prepared.digests.sha512_hex,
+        size=len(prepared.request.tarball),
+        dossier=dossier,
+        expires_at=timezone.now() + timedelta(hours=settings.GATEHOUSE_STAGE_TTL_HOURS),
+    )
+
+
+def _replaced_version(package: Package, tag: str) -> Version | None:
+    """What installers get today for the staged release's tag (else the highest release)."""
+    tagged = package.dist_tags.filter(tag=tag).select_related("version").first()
+    if tagged is not None:
+        return tagged.version
+    published = {v.version: v for v in package.versions.filter(state=Version.State.PUBLISHED)}
+    best = semver.max_version(published, include_prerelease=True)
+    return published.get(best) if best else None
+
+
+def _release_of(version: Version) -> Release:
+    publisher = version.publisher.username if version.publisher else "unknown"
+    return Release(manifest=version.manifest, tarball=blob_read(version.blob), publisher=publisher)
+
+
+def _known_publishers(package: Package) -> set[str]:
+    people = package.versions.filter(state=Version.State.PUBLISHED, publisher__isnull=False)
+    known = set(people.values_list("publisher__username", flat=True))
+    known.update(
+        package.staged_releases.filter(status=Status.PUBLISHED).values_list(
+            "actor_label", flat=True
+        )
+    )
+    return known
+
+
+# Finding staged releases ------------------------------------------------------------------
+
+
+def staged_releases_reviewable(actor: Actor):
+    """Staged releases this actor may see: those of packages they maintain."""
+    if actor.user is None:
+        return StagedRelease.objects.none()
+    return StagedRelease.objects.filter(package__maintainers__user=actor.user).select_related(
+        "package"
+    )
+
+
+def staged_release_for(
+    actor: Actor, stage_id: str, action: Action = Action.REVIEW
+) -> StagedRelease:
+    """Fetch and authorize in one step; someone else's staged release looks missing."""
+    try:
+        parsed = uuid.UUID(str(stage_id))
+    except ValueError:
+        raise StageIdInvalid(
+            f'"{stage_id}" is not a stage id. Use the id `npm stage list` shows.'
+        ) from None
+    staged = StagedRelease.objects.select_related("package", "version").filter(pk=parsed).first()
+    if staged is None or not decide(actor, Action.REVIEW, package=staged.package).allowed:
+        raise NotFound(f"There is no staged release {stage_id} that you may see.")
+    if action is not Action.REVIEW:
+        authorize(actor, action, package=staged.package)
+    return staged
+
+
+def staged_release_tarball(staged: StagedRelease) -> bytes:
+    if staged.status != Status.STAGED or staged.version is None:
+        raise NotFound(
+            f"{staged.package.name}@{staged.version_number} is no longer staged ({staged.status})."
+        )
+    return blob_read(staged.version.blob)
+
+
+# Deciding ---------------------------------------------------------------------------
+
+
+def _decider_check(actor: Actor, staged: StagedRelease, verb: str) -> None:
+    if not actor.user.has_two_factor:
+        raise PermissionDenied(
+            f"To {verb} a staged release you need a second factor. Add a security key or an "
+            f"authenticator app at {registry_url(reverse('accounts:security'))} and try again."
+        )
+    if staged.status != Status.STAGED:
+        raise Conflict(
+            f"{staged.package.name}@{staged.version_number} was already {staged.status}; there is "
+            f"nothing left to {verb}."
+        )
+
+
+def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) -> StagedRelease:
+    """Record `actor`'s approval (their second factor was just checked, by `factor`); publish
+    the release once enough distinct people approved it. Exactly those bytes go live."""
+    staged_release_for(actor, str(staged.pk), Action.APPROVE)
+    with transaction.atomic():
+        staged = (
+            StagedRelease.objects.select_for_update()
+            .select_related("package", "version")
+            .get(pk=staged.pk)
+        )
+        _decider_check(actor, staged, "approve")
+        package = staged.package
+        if package.exclude_stager and staged.actor_id == actor.user.pk:
+            raise PermissionDenied(
+                f"You staged {package.name}@{staged.version_number}, and {package.name} needs the "
+                "approval of someone else. Ask another maintainer to review it."
+            )
+        if staged.approvals.filter(user=actor.user).exists():
+            raise Conflict(
+                "You already approved this release; it is waiting for other maintainers."
+            )
+        StagedApproval.objects.create(
+            staged_release=staged, user=actor.user, factor=factor, sha512=staged.sha512
+        )
+        event_record(
+            "package:stage-approve",
+            actor=actor,
+            package=package,
+            details={
+                "stage": str(staged.pk),
+                "version": staged.version_number,
+                "sha512": staged.sha512,
+                "factor": factor,
+            },
+        )
+        if _approvals_counted(staged) >= package.approvals_required:
+            _promote(actor, staged)
+        staged_release_notify(
+            staged, "approved" if staged.status == Status.PUBLISHED else "approval"
+        )
+    return staged
+
+
+def _approvals_counted(staged: StagedRelease) -> int:
+    approvals = staged.approvals.all()
+    if staged.package.exclude_stager and staged.actor_id:
+        approvals = approvals.exclude(user_id=staged.actor_id)
+    return approvals.count()
+
+
+def _promote(actor: Actor, staged: StagedRelease) -> None:
+    version = staged.version
+    if version is None or version.blob_id != staged.sha512:
+        raise Conflict("The staged tarball changed since it was staged; it cannot be published.")
+    version.state = Version.State.PUBLISHED
+    version.published_at = timezone.now()
+    version.save(update_fields=["state", "published_at"])
+    package = Package.objects.select_for_update().get(pk=staged.package_id)
+    version_go_live(package, version, staged.tag)
+    staged.status = Status.PUBLISHED
+    staged.decided_at = timezone.now()
+    staged.decided_by = actor.user
+    staged.save(update_fields=["status", "decided_at", "decided_by"])
+    event_record(
+        "package:publish",
+        actor=actor,
+        package=package,
+        details={
+            "version": version.version,
+            "tag": staged.tag,
+            "integrity": staged.integrity,
+            "stage": str(staged.pk),
+        },
+    )
+
+
+def staged_release_reject(*, actor: Actor, staged: StagedRelease, factor: str) -> StagedRelease:
+    staged_release_for(actor, str(staged.pk), Action.APPROVE)
+    with transaction.atomic():
+        staged = (
+            StagedRelease.objects.select_for_update()
+            .select_related("package", "version")
+            .get(pk=staged.pk)
+        )
+        _decider_check(actor, staged, "reject")
+        _close(staged, Status.REJECTED, actor.user)
+        event_record(
+            "package:stage-reject",
+            actor=actor,
+            package=staged.package,
+            details={"stage": str(staged.pk), "version": staged.version_number, "factor": factor},
+        )
+        staged_release_notify(staged, "rejected")
+    return staged
+
+
+def _close(staged: StagedRelease, status: str, decided_by) -> None:
+    """End a staged release without publishing it: its version number is free again."""
+    if staged.version is not None:
+        staged.version.delete()  # the blob stays until the periodic collection
+    staged.version = None
+    staged.status = status
+    staged.decided_at = timezone.now()
+    staged.decided_by = decided_by
+    staged.save(update_fields=["version", "status", "decided_at", "decided_by"])
+
+
+# The clock --------------------------------------------------------------------------
+
+
+def staged_releases_sweep() -> tuple[int, int]:
+    """Expire overdue releases and remind approvers of those about to expire.
+
+    Safe to run twice and from several workers: each row is claimed under a lock.
+    """
+    now = timezone.now()
+    expired = reminded = 0
+    overdue = StagedRelease.objects.filter(status=Status.STAGED, expires_at__lte=now)
+    for pk in overdue.values_list("pk", flat=True):
+        with transaction.atomic():
+            staged = (
+                StagedRelease.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Status.STAGED)
+                .select_related("package", "version")
+                .first()
+            )
+            if staged is None:
+                continue
+            _close(staged, Status.EXPIRED, None)
+            event_record(
+                "package:stage-expire",
+                actor=Actor(user=None),
+                package=staged.package,
+                details={"stage": str(staged.pk), "version": staged.version_number},
+            )
+            staged_release_notify(staged, "expired")
+            expired += 1
+    soon = now + timedelta(hours=settings.GATEHOUSE_STAGE_REMIND_HOURS)
+    due = StagedRelease.objects.filter(
+        status=Status.STAGED, reminded_at__isnull=True, expires_at__lte=soon
+    )
+    for staged in due.select_related("package"):
+        if StagedRelease.objects.filter(pk=staged.pk, reminded_at__isnull=True).update(
+            reminded_at=now
+        ):
+            staged_release_notify(staged, "reminder")
+            reminded += 1
+    return expired, reminded
+
+
+def approvals_summary(staged: StagedRelease) -> tuple[int, int]:
+    return _approvals_counted(staged), staged.package.approvals_required

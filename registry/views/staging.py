@@ -1,0 +1,132 @@
+"""The staging dashboard: the queue a maintainer lives in, and the review page where a
+release is approved or rejected with a fresh second factor."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.services.two_factor import second_factor_verify
+from accounts.views.common import portal_actor
+from accounts.webauthn import (
+    KeyCeremonyFailed,
+    key_assertion_begin,
+    key_assertion_complete,
+    keys_of,
+)
+from portal.errors import DomainError
+from registry.models import StagedRelease
+from registry.services.stage import (
+    approvals_summary,
+    staged_release_approve,
+    staged_release_for,
+    staged_release_reject,
+    staged_releases_reviewable,
+)
+
+DECISIONS = {"approve": staged_release_approve, "reject": staged_release_reject}
+
+
+@login_required
+def queue(request):
+    releases = (
+        staged_releases_reviewable(portal_actor(request))
+        .filter(status=StagedRelease.Status.STAGED)
+        .annotate(approval_count=Count("approvals"))
+        .order_by("-created_at")
+    )
+    return render(request, "registry/staging_queue.html", {"releases": releases})
+
+
+def _staged_or_404(request, stage_id):
+    try:
+        return staged_release_for(portal_actor(request), str(stage_id))
+    except DomainError:
+        raise Http404("No such staged release, or it is not yours to review.") from None
+
+
+@login_required
+def review(request, stage_id):
+    staged = _staged_or_404(request, stage_id)
+    approvals, required = approvals_summary(staged)
+    context = {
+        "staged": staged,
+        "dossier": staged.dossier,
+        "approvals": staged.approvals.select_related("user").order_by("created_at"),
+        "approval_count": approvals,
+        "approvals_required": required,
+        "has_keys": keys_of(request.user).exists(),
+        "has_two_factor": request.user.has_two_factor,
+        "already_approved": staged.approvals.filter(user=request.user).exists(),
+        "history": staged.package.events.filter(details__stage=str(staged.pk))[:20],
+    }
+    return render(request, "registry/staging_review.html", context)
+
+
+@login_required
+@require_POST
+def decide_with_code(request, stage_id, verb: str):
+    """Approve or reject with an app code or a recovery code typed on the review page."""
+    staged = _staged_or_404(request, stage_id)
+    actor = portal_actor(request)
+    try:
+        factor = second_factor_verify(
+            actor=actor, user=request.user, code=request.POST.get("code", "")
+        )
+        DECISIONS[verb](
+            actor=actor,
+            staged=staged,
+            factor="recovery-code" if factor == "recovery-code" else "app",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _decided_message(staged, verb))
+    return redirect("registry:staged-review", stage_id=staged.pk)
+
+
+def _decided_message(staged, verb: str) -> str:
+    staged.refresh_from_db()
+    name = f"{staged.package.name}@{staged.version_number}"
+    if staged.status == StagedRelease.Status.PUBLISHED:
+        return f"Approved: {name} is published."
+    if staged.status == StagedRelease.Status.REJECTED:
+        return f"Rejected: {name} was removed and its version number is free again."
+    return f"Your approval of {name} is recorded; it waits for the other approvals."
+
+
+def _purpose(staged, verb: str) -> str:
+    """Binds a key assertion to this release and exactly these bytes."""
+    return f"{verb}:{staged.pk}:{staged.sha512}"
+
+
+@login_required
+@require_POST
+def decide_key_begin(request, stage_id, verb: str):
+    staged = _staged_or_404(request, stage_id)
+    return JsonResponse(key_assertion_begin(request, request.user, _purpose(staged, verb)))
+
+
+@login_required
+@require_POST
+def decide_key_complete(request, stage_id, verb: str):
+    staged = _staged_or_404(request, stage_id)
+    try:
+        body = json.loads(request.body or b"{}")
+        key_assertion_complete(
+            request, request.user, _purpose(staged, verb), body.get("credential") or {}
+        )
+        DECISIONS[verb](actor=portal_actor(request), staged=staged, factor="security-key")
+    except (ValueError, AttributeError):
+        return JsonResponse(
+            {"error": "Malformed request. Reload the page and try again."}, status=400
+        )
+    except (KeyCeremonyFailed, DomainError) as exc:
+        return JsonResponse({"error": exc.message}, status=getattr(exc, "status", 400))
+    messages.success(request, _decided_message(staged, verb))
+    return JsonResponse({"next": reverse("registry:staged-review", args=[staged.pk])})
