@@ -7,9 +7,18 @@ shadow the other (tests/test_urls.py checks it for generated names).
 """
 
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.views import redirect_to_login
+from django.urls import include, path, reverse
 
 from portal import views
+
+
+def admin_login(request, extra_context=None):
+    """The admin signs in through the portal, second factor included, never beside it."""
+    return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+
+
+admin.site.login = admin_login
 
 urlpatterns = [
     path("", include("registry.urls")),

@@ -29,3 +29,10 @@ def test_superuser_from_createsuperuser_can_use_the_admin(client, monkeypatch):
 def test_admin_refuses_people_who_are_not_staff(client, alice):
     client.force_login(alice)
     assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_admin_login_goes_through_the_portal_sign_in(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/login/?next=")
