@@ -11,6 +11,7 @@ def event_record(
     user=None,
     package=None,
     package_name: str = "",
+    org=None,
     details: dict | None = None,
 ) -> SecurityEvent:
     """Record `action` done by `actor`; `user` is the account it concerns (default: the actor)."""
@@ -20,6 +21,7 @@ def event_record(
         user=user if user is not None else actor.user,
         package=package,
         package_name=package_name or (package.name if package is not None else ""),
+        org=org if org is not None else getattr(package, "org", None),
         token_key=getattr(actor.token, "key", None),
         ip=actor.ip,
         user_agent=actor.user_agent,

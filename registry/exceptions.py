@@ -45,3 +45,7 @@ class UnpublishRefused(PermissionDenied):
 
 class StaleRevision(Conflict):
     pass
+
+
+class DependencySourceRefused(PermissionDenied):
+    pass

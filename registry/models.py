@@ -4,16 +4,31 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+ORG_MANAGERS = ("owner", "admin")
+
 
 class PackageQuerySet(models.QuerySet):
+    def writable_by(self, user):
+        """Packages `user` may write: as a maintainer, an org owner or admin, or via a team."""
+        if user is None:
+            return self.none()
+        return self.filter(
+            models.Q(maintainers__user=user)
+            | models.Q(org__memberships__user=user, org__memberships__role__in=ORG_MANAGERS)
+            | models.Q(team_grants__team__members__user=user, team_grants__permission="read-write")
+        ).distinct()
+
     def maintained_by(self, user):
-        return self.filter(maintainers__user=user)
+        return self.writable_by(user)
 
     def visible_to(self, user):
         public = models.Q(access=Package.Access.PUBLIC)
         if user is None:
             return self.filter(public)
-        return self.filter(public | models.Q(maintainers__user=user)).distinct()
+        readable = models.Q(pk__in=self.writable_by(user).values("pk")) | models.Q(
+            team_grants__team__members__user=user
+        )
+        return self.filter(public | readable).distinct()
 
 
 class Package(models.Model):
@@ -23,6 +38,10 @@ class Package(models.Model):
 
     name = models.CharField(max_length=255, unique=True)
     scope = models.CharField(max_length=214, blank=True, db_index=True)
+    # Set for packages in an organization's scope: the org's roles, teams and policies apply.
+    org = models.ForeignKey(
+        "accounts.Org", null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
+    )
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.PUBLIC)
     # Bumped on every write; the packument's `_rev` is "<revision>-<hash>".
     revision = models.PositiveIntegerField(default=0)
@@ -260,3 +279,23 @@ class StagedApproval(models.Model):
 
     def __str__(self):
         return f"{self.user} approved {self.staged_release}"
+
+
+class TeamGrant(models.Model):
+    """A team's permission on one of its org's packages (npm's `access grant`)."""
+
+    class Permission(models.TextChoices):
+        READ_ONLY = "read-only"
+        READ_WRITE = "read-write"
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="grants")
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="team_grants")
+    permission = models.CharField(max_length=10, choices=Permission.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "package"], name="registry_team_grant_once")
+        ]
+
+    def __str__(self):
+        return f"{self.team} {self.permission} {self.package}"

@@ -12,7 +12,7 @@ from accounts import ratelimit
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData, SecondFactorInvalid
-from accounts.models import RecoveryCode, User
+from accounts.models import Org, RecoveryCode, User
 from accounts.notifications import notify
 from accounts.recovery_codes import (
     COUNT,
@@ -22,6 +22,7 @@ from accounts.recovery_codes import (
     recovery_code_normalize,
 )
 from accounts.webauthn import keys_of
+from portal.errors import PermissionDenied
 
 Mode = User.TwoFactorMode
 
@@ -117,6 +118,20 @@ def totp_enable_from_cli(*, actor: Actor, device: TOTPDevice, code: str) -> list
     return codes
 
 
+def _refuse_if_an_org_requires_2fa(user: User) -> None:
+    orgs = [
+        f"@{name}"
+        for name in Org.objects.filter(memberships__user=user, require_2fa=True).values_list(
+            "name", flat=True
+        )
+    ]
+    if orgs:
+        raise PermissionDenied(
+            f"{', '.join(orgs)} require{'s' if len(orgs) == 1 else ''} two-factor authentication, so "
+            "you cannot turn it off while you are a member. Add another factor before removing this one."
+        )
+
+
 def factor_remove(*, actor: Actor, device) -> None:
     """Remove a factor; removing the last one turns two-factor authentication off."""
     user = device.user
@@ -124,6 +139,8 @@ def factor_remove(*, actor: Actor, device) -> None:
         label = factor_label(device)
         device.delete()
         last = not factors_of(user)
+        if last:
+            _refuse_if_an_org_requires_2fa(user)
         if last:
             _disable(user)
         event_record("2fa:factor-remove", actor=actor, user=user, details={"factor": label})
@@ -134,6 +151,7 @@ def factor_remove(*, actor: Actor, device) -> None:
 
 def two_factor_disable(*, actor: Actor, user: User) -> None:
     """`npm profile disable-2fa`: every factor and recovery code goes."""
+    _refuse_if_an_org_requires_2fa(user)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         keys_of(user).delete()

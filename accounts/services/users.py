@@ -15,7 +15,7 @@ from accounts.exceptions import (
     SignupClosed,
     UsernameTaken,
 )
-from accounts.models import User, username_validator
+from accounts.models import Org, User, username_validator
 from accounts.services.email_verification import email_verification_send
 
 
@@ -32,7 +32,10 @@ def user_create(*, actor: Actor, username: str, email: str, password: str) -> Us
         validate_email(email)
     except ValidationError as exc:
         raise InvalidAccountData(" ".join(exc.messages)) from None
-    if User.objects.filter(username__iexact=username).exists():
+    if (
+        User.objects.filter(username__iexact=username).exists()
+        or Org.objects.filter(name__iexact=username).exists()
+    ):
         raise UsernameTaken(f'The username "{username}" is taken. Choose another one.')
     candidate = User(username=username, email=email)
     try:

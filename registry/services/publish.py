@@ -10,14 +10,17 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.events import event_record
+from accounts.models import Org
+from accounts.models.orgs import DEVELOPERS_TEAM
 from portal.errors import PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize, decide
 from registry.blobs import blob_cleanup, blob_store
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
-from registry.models import Dependency, DistTag, Maintainer, Package, Version
+from registry.models import Dependency, DistTag, Maintainer, Package, TeamGrant, Version
 from registry.packuments import packument_touch
+from registry.policy import dependencies_check
 from registry.tarballs import Digests, TarballInfo, TarballLimits, tarball_digests, tarball_inspect
 
 DEPENDENCY_KINDS = ("dependencies", "optionalDependencies", "peerDependencies")
@@ -146,6 +149,7 @@ def release_prepare(*, actor: Actor, name: str, body, action: Action) -> Prepare
     manifest = manifest_build(info=info, client_manifest=request.client_manifest)
     manifest_compare(built=manifest, client_manifest=request.client_manifest, info=info)
     _check_identity(request, manifest)
+    dependencies_check(package.org if package else org_of_scope(name), manifest)
     if manifest.get("private") is True:
         raise InvalidTarball(
             f'{name} has "private": true in package.json, so it must not be published. '
@@ -292,11 +296,13 @@ def package_for_release(actor, request: PublishRequest, action: Action) -> tuple
     default_access = Package.Access.RESTRICTED if scope else Package.Access.PUBLIC
     if request.access == "restricted" and scope is None:
         raise InvalidPayload("Only scoped packages can be restricted. Publish it as @scope/name.")
+    org = org_of_scope(request.name)
     try:
         with transaction.atomic():  # a savepoint: another publish may create the name first
             package = Package.objects.create(
                 name=request.name,
                 scope=scope or "",
+                org=org,
                 access=request.access or default_access,
             )
     except IntegrityError:
@@ -304,4 +310,16 @@ def package_for_release(actor, request: PublishRequest, action: Action) -> tuple
         decide(actor, action, package=package).raise_if_denied()
         return package, False
     Maintainer.objects.create(package=package, user=actor.user)
+    if org is not None:
+        # As npm does: an org's new package is granted to its "developers" team.
+        team = org.teams.filter(name=DEVELOPERS_TEAM).first()
+        if team is not None:
+            TeamGrant.objects.create(
+                team=team, package=package, permission=TeamGrant.Permission.READ_WRITE
+            )
     return package, True
+
+
+def org_of_scope(name: str) -> Org | None:
+    scope, _ = names.split_name(name)
+    return Org.objects.filter(name=scope).first() if scope else None

@@ -18,6 +18,7 @@ from registry.blobs import blob_cleanup, blob_read
 from registry.dossier import Release, dossier_build
 from registry.models import Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_notify
+from registry.policy import package_policy
 from registry.services.publish import (
     PreparedRelease,
     package_for_release,
@@ -194,7 +195,8 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
         )
         _decider_check(actor, staged, "approve")
         package = staged.package
-        if package.exclude_stager and staged.actor_id == actor.user.pk:
+        policy = package_policy(package)
+        if policy.exclude_stager and staged.actor_id == actor.user.pk:
             raise PermissionDenied(
                 f"You staged {package.name}@{staged.version_number}, and {package.name} needs the "
                 "approval of someone else. Ask another maintainer to review it."
@@ -217,7 +219,7 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
                 "factor": factor,
             },
         )
-        if _approvals_counted(staged) >= package.approvals_required:
+        if _approvals_counted(staged) >= policy.approvals_required:
             _promote(actor, staged)
         staged_release_notify(
             staged, "approved" if staged.status == Status.PUBLISHED else "approval"
@@ -227,7 +229,7 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
 
 def _approvals_counted(staged: StagedRelease) -> int:
     approvals = staged.approvals.all()
-    if staged.package.exclude_stager and staged.actor_id:
+    if package_policy(staged.package).exclude_stager and staged.actor_id:
         approvals = approvals.exclude(user_id=staged.actor_id)
     return approvals.count()
 
@@ -333,4 +335,4 @@ def staged_releases_sweep() -> tuple[int, int]:
 
 
 def approvals_summary(staged: StagedRelease) -> tuple[int, int]:
-    return _approvals_counted(staged), staged.package.approvals_required
+    return _approvals_counted(staged), package_policy(staged.package).approvals_required

@@ -5,7 +5,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,12 +32,16 @@ from registry.services.stage import (
 DECISIONS = {"approve": staged_release_approve, "reject": staged_release_reject}
 
 
+# As approvals_summary counts them: not the stager's own when the package excludes them.
+_COUNTED = Q(package__exclude_stager=False) | Q(actor__isnull=True) | ~Q(approvals__user=F("actor"))
+
+
 @login_required
 def queue(request):
     releases = (
         staged_releases_reviewable(portal_actor(request))
         .filter(status=StagedRelease.Status.STAGED)
-        .annotate(approval_count=Count("approvals"))
+        .annotate(approval_count=Count("approvals", filter=_COUNTED))
         .order_by("-created_at")
     )
     return render(request, "registry/staging_queue.html", {"releases": releases})
@@ -73,6 +77,14 @@ def review(request, stage_id):
 def decide_with_code(request, stage_id, verb: str):
     """Approve or reject with an app code or a recovery code typed on the review page."""
     staged = _staged_or_404(request, stage_id)
+    if not request.user.has_two_factor:
+        # No code could be right; say what is missing instead of "that code is not valid".
+        messages.error(
+            request,
+            f"To {verb} a staged release you need a second factor. Add a security key or an "
+            "authenticator app on your Security page, then come back to this release.",
+        )
+        return redirect("registry:staged-review", stage_id=staged.pk)
     actor = portal_actor(request)
     try:
         factor = second_factor_verify(

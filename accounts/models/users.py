@@ -115,6 +115,9 @@ class SecurityEvent(models.Model):
         "registry.Package", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     package_name = models.CharField(max_length=214, blank=True)
+    org = models.ForeignKey(
+        "accounts.Org", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     token_key = models.UUIDField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)

@@ -1,0 +1,391 @@
+"""Organizations: creating them, members and roles, invitations, teams, package grants and
+policies. Every change is authorized by `registry.authz.decide_org` and recorded."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from accounts.exceptions import InvalidAccountData
+from accounts.models import Invitation, Membership, Org, Team, TeamMember, User, username_validator
+from accounts.models.orgs import DEVELOPERS_TEAM
+from accounts.notifications import notify
+from accounts.secrets import secret_generate, secret_hash
+from portal.errors import Conflict, NotFound, PermissionDenied
+from registry.authz import OrgAction, authorize_org
+from registry.urls_public import registry_url
+
+Role = Membership.Role
+POLICY_FIELDS = (
+    "require_2fa",
+    "require_staged",
+    "approvals_required",
+    "exclude_stager",
+    "publishing_access",
+    "allow_remote",
+    "allow_git",
+    "allow_file",
+    "allow_directory",
+    "max_token_days",
+)
+
+
+def org_for(actor: Actor, name: str, action: OrgAction) -> Org:
+    """Fetch and authorize in one step; an org you are not in looks like a missing one."""
+    org = Org.objects.filter(name=name.lstrip("@").lower()).first()
+    if org is None:
+        raise NotFound(f"@{name.lstrip('@')} is not an organization you belong to.")
+    authorize_org(actor, action, org)
+    return org
+
+
+def name_taken(name: str) -> bool:
+    """User names and org names share one space: both are npm scopes."""
+    return (
+        User.objects.filter(username__iexact=name).exists()
+        or Org.objects.filter(name__iexact=name).exists()
+    )
+
+
+def org_create(*, actor: Actor, name: str, description: str = "") -> Org:
+    name = name.strip().lstrip("@")
+    try:
+        username_validator(name)
+    except ValidationError as exc:
+        raise InvalidAccountData(
+            f'"{name}" cannot be an organization name: ' + " ".join(exc.messages)
+        ) from None
+    if len(name) > 214 or name_taken(name):
+        raise Conflict(
+            f'The name "{name}" is taken by a user or an organization. Choose another one.'
+        )
+    try:
+        with transaction.atomic():
+            org = Org.objects.create(name=name, description=description[:300])
+            Membership.objects.create(org=org, user=actor.user, role=Role.OWNER)
+            team = Team.objects.create(org=org, name=DEVELOPERS_TEAM, description="Every member")
+            TeamMember.objects.create(team=team, user=actor.user)
+            event_record("org:create", actor=actor, org=org, details={"name": name})
+    except IntegrityError:
+        raise Conflict(f'The name "{name}" is taken. Choose another one.') from None
+    return org
+
+
+def orgs_requiring_2fa(user: User):
+    return Org.objects.filter(memberships__user=user, require_2fa=True)
+
+
+# Members and roles ------------------------------------------------------------------
+
+
+def _member(org: Org, username: str) -> Membership:
+    membership = (
+        Membership.objects.filter(org=org, user__username=username.lower())
+        .select_related("user")
+        .first()
+    )
+    if membership is None:
+        raise NotFound(f"{username} is not a member of @{org.name}.")
+    return membership
+
+
+def _check_owner_change(
+    actor: Actor, org: Org, membership: Membership | None, role: str | None
+) -> None:
+    """Only owners make or unmake owners, and an org always keeps one."""
+    actor_role = (
+        Membership.objects.filter(org=org, user=actor.user).values_list("role", flat=True).first()
+    )
+    touches_owner = role == Role.OWNER or (membership is not None and membership.role == Role.OWNER)
+    if touches_owner and actor_role != Role.OWNER:
+        raise PermissionDenied(f"Only an owner of @{org.name} can make or change owners.")
+    if membership is not None and membership.role == Role.OWNER and role != Role.OWNER:
+        owners = Membership.objects.filter(org=org, role=Role.OWNER).count()
+        if owners <= 1:
+            raise Conflict(
+                f"{membership.user.username} is the last owner of @{org.name}. Make someone else an owner first."
+            )
+
+
+def member_role_set(*, actor: Actor, org: Org, username: str, role: str) -> Membership:
+    if role not in Role.values:
+        raise InvalidAccountData(
+            "The role must be owner, admin or member (npm calls members developers)."
+        )
+    with transaction.atomic():
+        membership = _member(org, username)
+        _check_owner_change(actor, org, membership, role)
+        if membership.role != role:
+            previous = membership.role
+            membership.role = role
+            membership.save(update_fields=["role"])
+            event_record(
+                "org:role-change",
+                actor=actor,
+                user=membership.user,
+                org=org,
+                details={"from": previous, "to": role},
+            )
+    return membership
+
+
+def member_remove(*, actor: Actor, org: Org, username: str) -> None:
+    with transaction.atomic():
+        membership = _member(org, username)
+        leaving_self = membership.user_id == actor.user.pk
+        if not leaving_self or membership.role == Role.OWNER:
+            _check_owner_change(actor, org, membership, None)
+        TeamMember.objects.filter(team__org=org, user=membership.user).delete()
+        membership.delete()
+        event_record("org:member-remove", actor=actor, user=membership.user, org=org)
+
+
+def _join(actor: Actor, org: Org, user: User, role: str) -> Membership:
+    membership = Membership.objects.create(org=org, user=user, role=role)
+    developers = org.teams.filter(name=DEVELOPERS_TEAM).first()
+    if developers is not None:
+        TeamMember.objects.get_or_create(team=developers, user=user)
+    event_record("org:member-add", actor=actor, user=user, org=org, details={"role": role})
+    return membership
+
+
+# Invitations ------------------------------------------------------------------------
+
+
+def invitation_create(
+    *, actor: Actor, org: Org, username: str = "", email: str = "", role: str = Role.MEMBER
+) -> tuple[Invitation, str | None]:
+    """Invite a person by username (they accept in the portal) or by email (a link).
+    Returns the invitation and, for email, the link's secret (sent, never stored)."""
+    if role not in Role.values:
+        raise InvalidAccountData("The role must be owner, admin or member.")
+    _check_owner_change(actor, org, None, role)
+    user = None
+    if username:
+        user = User.objects.filter(username=username.lower(), is_active=True).first()
+        if user is None:
+            raise NotFound(f"There is no user named {username}. Invite them by email instead.")
+        if Membership.objects.filter(org=org, user=user).exists():
+            raise Conflict(f"{user.username} is already a member of @{org.name}.")
+    elif not email:
+        raise InvalidAccountData("Invite someone by username or by email address.")
+    secret = None if user else secret_generate(prefix="", length=40)
+    with transaction.atomic():
+        Invitation.objects.filter(
+            Q(user=user) if user else Q(email__iexact=email), org=org, accepted_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        invitation = Invitation.objects.create(
+            org=org,
+            user=user,
+            email="" if user else email,
+            token_hash=secret_hash(secret) if secret else "",
+            role=role,
+            invited_by=actor.user,
+            expires_at=timezone.now() + timedelta(days=settings.GATEHOUSE_INVITATION_DAYS),
+        )
+        event_record(
+            "org:invite",
+            actor=actor,
+            user=user,
+            org=org,
+            details={"invitee": username or email, "role": role},
+        )
+        path = reverse("accounts:invitation", args=[invitation.pk.hex])
+        url = registry_url(path + (f"?key={secret}" if secret else ""))
+        notify(
+            user or actor.user,
+            "org_invitation",
+            to=email or None,
+            org=org,
+            role=role,
+            url=url,
+            inviter=actor.user,
+        )
+    return invitation, secret
+
+
+def invitation_for(*, user: User, invitation_id: str, key: str = "") -> Invitation:
+    """An open invitation this person may accept: addressed to them, or carrying its key."""
+    invitation = Invitation.objects.select_related("org").filter(pk=_uuid(invitation_id)).first()
+    if invitation is None or not invitation.is_open:
+        raise NotFound(
+            "This invitation expired, was revoked or was already used. Ask for a new one."
+        )
+    mine = invitation.user_id == user.pk or (
+        invitation.user_id is None and key and secret_hash(key) == invitation.token_hash
+    )
+    if not mine:
+        raise NotFound("This invitation is for someone else. Sign in as the person it was sent to.")
+    return invitation
+
+
+def _uuid(value: str):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def invitation_accept(*, actor: Actor, invitation: Invitation) -> Membership:
+    org = invitation.org
+    if org.require_2fa and not actor.user.has_two_factor:
+        raise PermissionDenied(
+            f"@{org.name} requires two-factor authentication. Add a second factor on your security "
+            "page, then accept the invitation."
+        )
+    with transaction.atomic():
+        claimed = Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(accepted_at=timezone.now(), user=actor.user)
+        if not claimed or Membership.objects.filter(org=org, user=actor.user).exists():
+            raise Conflict(f"You are already a member of @{org.name}, or this invitation was used.")
+        return _join(actor, org, actor.user, invitation.role)
+
+
+def invitation_revoke(*, actor: Actor, invitation: Invitation) -> None:
+    with transaction.atomic():
+        if Invitation.objects.filter(
+            pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now()):
+            event_record(
+                "org:invite-revoke",
+                actor=actor,
+                org=invitation.org,
+                details={"invitee": invitation.email or str(invitation.user)},
+            )
+
+
+# Teams ------------------------------------------------------------------------------
+
+
+def team_get(org: Org, name: str) -> Team:
+    team = org.teams.filter(name=name.lower()).first()
+    if team is None:
+        raise NotFound(f"@{org.name} has no team {name}. `npm team ls {org.name}` lists them.")
+    return team
+
+
+def team_create(*, actor: Actor, org: Org, name: str, description: str = "") -> Team:
+    try:
+        username_validator(name.lower())
+        with transaction.atomic():
+            team = Team.objects.create(org=org, name=name.lower(), description=description[:300])
+            event_record("org:team-create", actor=actor, org=org, details={"team": team.name})
+    except ValidationError as exc:
+        raise InvalidAccountData(
+            f'"{name}" cannot be a team name: ' + " ".join(exc.messages)
+        ) from None
+    except IntegrityError:
+        raise Conflict(f"@{org.name} already has a team {name}.") from None
+    return team
+
+
+def team_destroy(*, actor: Actor, team: Team) -> None:
+    if team.name == DEVELOPERS_TEAM:
+        raise Conflict(f"The {DEVELOPERS_TEAM} team holds every member; it cannot be removed.")
+    with transaction.atomic():
+        event_record("org:team-destroy", actor=actor, org=team.org, details={"team": team.name})
+        team.delete()
+
+
+def team_member_add(*, actor: Actor, team: Team, username: str) -> TeamMember:
+    membership = _member(team.org, username)
+    with transaction.atomic():
+        member, created = TeamMember.objects.get_or_create(team=team, user=membership.user)
+        if created:
+            event_record(
+                "org:team-member-add",
+                actor=actor,
+                user=membership.user,
+                org=team.org,
+                details={"team": team.name},
+            )
+    return member
+
+
+def team_member_remove(*, actor: Actor, team: Team, username: str) -> None:
+    with transaction.atomic():
+        deleted, _ = TeamMember.objects.filter(team=team, user__username=username.lower()).delete()
+        if not deleted:
+            raise NotFound(f"{username} is not in the team {team}.")
+        event_record(
+            "org:team-member-remove",
+            actor=actor,
+            org=team.org,
+            details={"team": team.name, "user": username},
+        )
+
+
+# Policies ---------------------------------------------------------------------------
+
+
+def org_policy_update(*, actor: Actor, org: Org, changes: dict) -> Org:
+    """Owners set the org's policies; every change is recorded and emailed to all owners."""
+    clean = _policy_validated(actor, org, changes)
+    with transaction.atomic():
+        org = Org.objects.select_for_update().get(pk=org.pk)
+        changed = {
+            f: {"from": getattr(org, f), "to": v} for f, v in clean.items() if getattr(org, f) != v
+        }
+        if not changed:
+            return org
+        for field, change in changed.items():
+            setattr(org, field, change["to"])
+        org.save()
+        event_record("org:policy-change", actor=actor, org=org, details=changed)
+        for owner in User.objects.filter(memberships__org=org, memberships__role=Role.OWNER):
+            notify(owner, "org_policy_changed", org=org, changed=changed, by=actor.user)
+        if changed.get("require_2fa", {}).get("to"):
+            for member in User.objects.filter(
+                memberships__org=org, tfa_mode=User.TwoFactorMode.DISABLED
+            ):
+                notify(member, "org_requires_2fa", org=org)
+    return org
+
+
+def _policy_validated(actor: Actor, org: Org, changes: dict) -> dict:
+    unknown = set(changes) - set(POLICY_FIELDS)
+    if unknown:
+        raise InvalidAccountData(f"Unknown policy: {', '.join(sorted(unknown))}.")
+    clean = dict(changes)
+    if clean.get("require_2fa") and not actor.user.has_two_factor:
+        raise PermissionDenied(
+            "Turn on two-factor authentication for yourself before requiring it of everyone."
+        )
+    if "approvals_required" in clean and not (
+        isinstance(clean["approvals_required"], int) and 1 <= clean["approvals_required"] <= 10
+    ):
+        raise InvalidAccountData("Approvals required must be a whole number from 1 to 10.")
+    if (
+        "publishing_access" in clean
+        and clean["publishing_access"] not in Org.PublishingAccess.values
+    ):
+        raise InvalidAccountData("Unknown publishing access setting.")
+    days = clean.get("max_token_days")
+    if (
+        "max_token_days" in clean
+        and days is not None
+        and not (isinstance(days, int) and 1 <= days <= 3650)
+    ):
+        raise InvalidAccountData(
+            "The token lifetime must be from 1 to 3650 days, or empty for no limit."
+        )
+    for flag in (
+        "require_2fa",
+        "require_staged",
+        "exclude_stager",
+        "allow_remote",
+        "allow_git",
+        "allow_file",
+        "allow_directory",
+    ):
+        if flag in clean and not isinstance(clean[flag], bool):
+            raise InvalidAccountData(f'"{flag}" must be true or false.')
+    return clean

@@ -1,0 +1,66 @@
+"""Team grants on an org's packages (`npm access grant/revoke`), and what a team may reach."""
+
+from django.db import transaction
+
+from accounts.actors import Actor
+from accounts.events import event_record
+from accounts.models import Team
+from registry.exceptions import InvalidPayload, PackageNotFound
+from registry.models import Package, TeamGrant
+from registry.packuments import packument_touch
+from registry.services.common import package_lock
+
+PERMISSIONS = {
+    "read-only": TeamGrant.Permission.READ_ONLY,
+    "read-write": TeamGrant.Permission.READ_WRITE,
+}
+
+
+def _org_package(team: Team, name: str) -> Package:
+    package = Package.objects.filter(name=name, org=team.org).first()
+    if package is None:
+        raise PackageNotFound(
+            f"@{team.org.name} has no package {name}; only its own packages can be granted."
+        )
+    return package
+
+
+def team_grant_set(*, actor: Actor, team: Team, package_name: str, permission: str) -> TeamGrant:
+    """The caller authorized `actor` to manage the team's org (registry.authz.OrgAction)."""
+    if permission not in PERMISSIONS:
+        raise InvalidPayload('The permission must be "read-only" or "read-write".')
+    package = _org_package(team, package_name)
+    with transaction.atomic():
+        package = package_lock(package)
+        grant, _ = TeamGrant.objects.update_or_create(
+            team=team, package=package, defaults={"permission": PERMISSIONS[permission]}
+        )
+        packument_touch(package)  # who may read a restricted packument changed
+        event_record(
+            "org:grant",
+            actor=actor,
+            package=package,
+            details={"team": team.name, "permission": permission},
+        )
+    return grant
+
+
+def team_grant_remove(*, actor: Actor, team: Team, package_name: str) -> None:
+    package = _org_package(team, package_name)
+    with transaction.atomic():
+        package = package_lock(package)
+        deleted, _ = TeamGrant.objects.filter(team=team, package=package).delete()
+        if not deleted:
+            raise PackageNotFound(f"The team {team} has no access to {package_name}.")
+        packument_touch(package)
+        event_record("org:revoke", actor=actor, package=package, details={"team": team.name})
+
+
+def team_packages(team: Team) -> dict[str, str]:
+    """{package: "read" | "write"}, as `npm access list packages org:team` shows them."""
+    return {
+        grant.package.name: "write"
+        if grant.permission == TeamGrant.Permission.READ_WRITE
+        else "read"
+        for grant in team.grants.select_related("package").order_by("package__name")
+    }
