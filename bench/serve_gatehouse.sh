@@ -28,6 +28,9 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
 export SECRET_KEY="${SECRET_KEY:-bench-only-not-a-secret-0123456789abcdefghijklmnop}"
 export GATEHOUSE_URL="${GATEHOUSE_URL:-http://127.0.0.1:$PORT/}"
 export CACHE_URL="${CACHE_URL:-redis://127.0.0.1:6379/3}"
+# WebAuthn refuses a plain-http IP origin; the bench never uses the portal, so any
+# localhost origin satisfies the system check.
+export GATEHOUSE_WEBAUTHN_ORIGINS="${GATEHOUSE_WEBAUTHN_ORIGINS:-http://localhost:$PORT}"
 export GATEHOUSE_VAR_DIR="$WORK/gatehouse-var"
 export LOG_LEVEL="${LOG_LEVEL:-WARNING}"
 export DEBUG=false
@@ -38,6 +41,8 @@ fi
 
 cd "$ROOT"
 mkdir -p "$WORK"
+# bench.py --server-pid-file counts the CPU of this script and everything it starts.
+echo $$ >"$WORK/gatehouse.pid"
 
 if [ "${RESET:-0}" = "1" ]; then
   echo "serve_gatehouse: dropping database $DB_NAME and $GATEHOUSE_VAR_DIR"

@@ -6,6 +6,8 @@
 #
 #   bench/serve_verdaccio.sh
 #   RESET=1 bench/serve_verdaccio.sh      # empty storage and htpasswd first
+#   TOKENS=legacy bench/serve_verdaccio.sh  # Verdaccio's default token format (see below)
+#   LOG_LEVEL=http bench/serve_verdaccio.sh # Verdaccio's default: one log line per request
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,8 +16,18 @@ HOME_DIR="$WORK/verdaccio"
 PORT="${PORT:-18273}"
 BENCH_USER="${BENCH_USER:-bench}"
 BENCH_PASSWORD="${BENCH_PASSWORD:-bench-password-0123}"
+# Verdaccio's default ("legacy") tokens carry the encrypted password and are checked
+# against htpasswd (bcrypt) on every request: about 10 authenticated requests/s. JWT
+# tokens are checked by signature only; they are what Verdaccio recommends, so the
+# bench uses them unless TOKENS=legacy.
+TOKENS="${TOKENS:-jwt}"
+# Verdaccio logs every request at its default level (http); gunicorn in the bench keeps
+# no access log, so neither does Verdaccio unless LOG_LEVEL=http.
+LOG_LEVEL="${LOG_LEVEL:-warn}"
 
 mkdir -p "$HOME_DIR"
+# bench.py --server-pid-file counts the CPU of this script and everything it starts.
+echo $$ >"$WORK/verdaccio.pid"
 cd "$HOME_DIR"
 
 if [ ! -x node_modules/.bin/verdaccio ]; then
@@ -29,6 +41,12 @@ if [ ! -x node_modules/.bin/verdaccio ]; then
 }
 EOF
   npm install --no-audit --no-fund
+fi
+
+if [ "$TOKENS" = "jwt" ]; then
+  SECURITY=$'security:\n  api:\n    jwt:\n      sign:\n        expiresIn: 30d\n  web:\n    sign:\n      expiresIn: 1h'
+else
+  SECURITY="# security: Verdaccio's default (legacy) tokens"
 fi
 
 if [ "${RESET:-0}" = "1" ]; then
@@ -64,11 +82,11 @@ max_body_size: 100mb
 middlewares:
   audit:
     enabled: false
-# http-level logging of every request would be a cost gunicorn does not pay (no access log).
+$SECURITY
 log:
   type: stdout
   format: pretty
-  level: warn
+  level: $LOG_LEVEL
 EOF
 
 node_modules/.bin/verdaccio --config "$HOME_DIR/config.yaml" &

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp_webauthn",
     "rest_framework",
+    "drf_spectacular",
     "accounts",
     "registry",
 ]
@@ -292,6 +293,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "portal.exceptions.registry_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI schema of the REST API (/api/v1/schema/); the npm protocol is npm's to document.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse API",
+    "DESCRIPTION": "Manage organizations as code. Authenticate with the bearer token `npm login` "
+    "gives; changes need a second factor in the `npm-otp` header when the person has one.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["portal.api_urls.api_endpoints_only"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # accounts.authentication.TokenAuthentication; every operation names it (accounts.api_orgs).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "npmToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The token `npm login` gives (or one from `npm token create`).",
+            }
+        }
+    },
 }
 
 # Content-Security-Policy: no inline script or style anywhere.

@@ -22,6 +22,7 @@ admin.site.login = admin_login
 
 urlpatterns = [
     path("", include("registry.urls")),
+    path("api/v1/", include("portal.api_urls")),
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),

@@ -129,8 +129,8 @@ def decide(
         return Decision(
             False,
             PermissionDenied,
-            f"You are not a maintainer of {package.name}, so you may not {action} it. Ask one of "
-            f"its maintainers (`npm owner ls {package.name}`) to add you with `npm owner add`"
+            f"You are not a maintainer of {package.name}. Ask one of its maintainers "
+            f"(`npm owner ls {package.name}`) to add you with `npm owner add`"
             + (
                 ", or its organization to grant your team read-write access."
                 if package.org_id
@@ -170,7 +170,7 @@ def _policy(actor: Actor, action: Action, package: Package) -> Decision:
     refused = _token_too_old(actor, policy)
     if refused:
         return refused
-    if action is not Action.PUBLISH:
+    if action not in (Action.PUBLISH, Action.CREATE):
         return _allow(actor, action)
     if policy.require_staged:
         return Decision(
@@ -259,7 +259,9 @@ def _decide_create(actor: Actor, action: Action, name: str) -> Decision:
             f"@{org.name} requires two-factor authentication to {verb} packages. Add a second "
             "factor on your account's security page, then try again.",
         )
-    return _allow(actor, action)
+    # A first release meets the org's publishing policies like any other: a new package
+    # starts exactly as strict as its org.
+    return _policy(actor, action, Package(name=name, org=org))
 
 
 def _hidden(name: str) -> Decision:

@@ -33,7 +33,9 @@ def staged_release_notify(staged: StagedRelease, event: str) -> None:
 def staged_release_mail_send(stage_id: str, event: str) -> int:
     """Send the emails for `event`; returns how many went. Safe to run twice (at worst a
     duplicate email, never a wrong one)."""
-    staged = StagedRelease.objects.select_related("package", "actor").filter(pk=stage_id).first()
+    staged = (
+        StagedRelease.objects.select_related("package__org", "actor").filter(pk=stage_id).first()
+    )
     if staged is None:
         return 0
     maintainers = [m.user for m in staged.package.maintainers.select_related("user")]
@@ -44,11 +46,16 @@ def staged_release_mail_send(stage_id: str, event: str) -> int:
         people = maintainers + (
             [staged.actor] if staged.actor and staged.actor not in maintainers else []
         )
+    from registry.services.stage import approvals_summary  # it enqueues these emails
+
+    approvals, required = approvals_summary(staged)
     context = {
         "staged": staged,
         "event": event,
         "review_url": registry_url(reverse("registry:staged-review", args=[staged.pk])),
-        "approvals": staged.approvals.count(),
+        # Counted as the approval service counts them (the org's quorum, if higher).
+        "approvals": approvals,
+        "approvals_required": required,
     }
     sent = 0
     for user in people:

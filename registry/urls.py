@@ -8,11 +8,13 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import api as accounts_api
-from registry.api import access, misc, stage, tags
+from registry.api import access, misc, orgs, stage, tags
 from registry.api.reads import packument_get, tarball_get
 from registry.api.writes import PackageRevisionWrite, PackageWrite, TarballDelete
 
 NAME = r"(?P<name>@[^/]+/[^/]+|[^/@][^/]*)"
+ORG = r"(?P<org>[^/]+)"
+TEAM = rf"{ORG}/(?P<team>[^/]+)"
 
 _package_write = PackageWrite.as_view()
 
@@ -49,6 +51,14 @@ urlpatterns = [
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/approve$", stage.StageApprove.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/tarball$", stage.StageTarball.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/status$", stage.StageStatus.as_view()),
+    re_path(rf"^-/org/{ORG}/user$", orgs.OrgMembers.as_view()),
+    re_path(rf"^-/org/{ORG}/team$", orgs.OrgTeams.as_view()),
+    re_path(rf"^-/org/{ORG}/package$", orgs.OrgPackages.as_view()),
+    re_path(rf"^-/team/{TEAM}$", orgs.TeamDetail.as_view()),
+    re_path(rf"^-/team/{TEAM}/user$", orgs.TeamMembers.as_view()),
+    re_path(rf"^-/team/{TEAM}/package$", orgs.TeamPackages.as_view()),
+    re_path(r"^-/user/(?P<username>[^/]+)/package$", orgs.UserPackages.as_view()),
+    re_path(rf"^-/package/{NAME}/collaborators$", orgs.Collaborators.as_view()),
     re_path(rf"^-/package/{NAME}/visibility$", access.Visibility.as_view()),
     re_path(rf"^-/package/{NAME}/access$", access.Access.as_view()),
     re_path(rf"^-/package/{NAME}/dist-tags$", tags.DistTags.as_view()),

@@ -25,19 +25,26 @@ def org_compliance(org: Org) -> dict:
             loose.append({"package": package.name, "reasons": reasons})
     limit = timedelta(days=org.max_token_days or RECOMMENDED_TOKEN_DAYS)
     now = timezone.now()
-    writers = User.objects.filter(
-        memberships__org=org, memberships__role__in=["owner", "admin"]
-    ) | User.objects.filter(
-        team_memberships__team__org=org, team_memberships__team__grants__permission="read-write"
+    # Who may write the org's packages (registry.authz.package_role): owners and admins,
+    # read-write teams, and each package's own maintainers, members of the org or not.
+    writers = (
+        User.objects.filter(memberships__org=org, memberships__role__in=["owner", "admin"])
+        | User.objects.filter(
+            team_memberships__team__org=org,
+            team_memberships__team__grants__permission="read-write",
+        )
+        | User.objects.filter(maintainerships__package__org=org)
     )
     tokens = []
+    # Only tokens that can still write: an expired or read-only token is no risk to packages.
     for token in (
-        Token.objects.filter(user__in=writers.distinct())
+        Token.objects.active()
+        .filter(user__in=writers.distinct(), readonly=False)
         .select_related("user")
         .order_by("created_at")
     ):
         lives = (token.expires_at or now + limit + timedelta(days=1)) - token.created_at
-        if lives > limit or (token.readonly is False and not token.user.has_two_factor):
+        if lives > limit or not token.user.has_two_factor:
             tokens.append(
                 {
                     "owner": token.user.username,

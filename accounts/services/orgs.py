@@ -17,9 +17,13 @@ from accounts.exceptions import InvalidAccountData
 from accounts.models import Invitation, Membership, Org, Team, TeamMember, User, username_validator
 from accounts.models.orgs import DEVELOPERS_TEAM
 from accounts.notifications import notify
+from accounts.second_factor import second_factor_require
 from accounts.secrets import secret_generate, secret_hash
-from portal.errors import Conflict, NotFound, PermissionDenied
+from portal.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied
 from registry.authz import OrgAction, authorize_org
+from registry.models import Maintainer, Package
+from registry.packuments import packument_touch
+from registry.services.common import package_lock
 from registry.urls_public import registry_url
 
 Role = Membership.Role
@@ -35,6 +39,8 @@ POLICY_FIELDS = (
     "allow_directory",
     "max_token_days",
 )
+# Names the portal's org URLs use for their own pages (`/orgs/new/`).
+RESERVED_NAMES = frozenset({"new"})
 
 
 def org_for(actor: Actor, name: str, action: OrgAction) -> Org:
@@ -56,15 +62,28 @@ def name_taken(name: str) -> bool:
 
 def org_create(*, actor: Actor, name: str, description: str = "") -> Org:
     name = name.strip().lstrip("@")
+    if actor.user is None:
+        raise AuthenticationRequired("Sign in (or send a token) to create an organization.")
+    if not actor.can_write:
+        raise PermissionDenied(
+            f"This token is read-only, so it cannot create @{name}. Use a read-write token."
+        )
     try:
         username_validator(name)
     except ValidationError as exc:
         raise InvalidAccountData(
             f'"{name}" cannot be an organization name: ' + " ".join(exc.messages)
         ) from None
-    if len(name) > 214 or name_taken(name):
+    if len(name) > 214 or name in RESERVED_NAMES or name_taken(name):
         raise Conflict(
             f'The name "{name}" is taken by a user or an organization. Choose another one.'
+        )
+    if actor.token is not None and actor.user.has_two_factor:
+        # As for every other org change made with a token (registry.authz.decide_org).
+        second_factor_require(
+            actor,
+            operation=f"org-create:{name}",
+            description={"command": actor.npm_command or "org create", "package": f"@{name}"},
         )
     try:
         with transaction.atomic():
@@ -143,8 +162,18 @@ def member_remove(*, actor: Actor, org: Org, username: str) -> None:
         if not leaving_self or membership.role == Role.OWNER:
             _check_owner_change(actor, org, membership, None)
         TeamMember.objects.filter(team__org=org, user=membership.user).delete()
+        _maintainerships_end(org, membership.user)
         membership.delete()
         event_record("org:member-remove", actor=actor, user=membership.user, org=org)
+
+
+def _maintainerships_end(org: Org, user: User) -> None:
+    """Leaving an org ends write access to its packages, those one published first too
+    (publishing makes the publisher a maintainer, and a maintainer may write)."""
+    for package in Package.objects.filter(org=org, maintainers__user=user):
+        package = package_lock(package)
+        Maintainer.objects.filter(package=package, user=user).delete()
+        packument_touch(package)  # the packument lists its maintainers
 
 
 def _join(actor: Actor, org: Org, user: User, role: str) -> Membership:
@@ -275,6 +304,9 @@ def team_get(org: Org, name: str) -> Team:
 def team_create(*, actor: Actor, org: Org, name: str, description: str = "") -> Team:
     try:
         username_validator(name.lower())
+        longest = Team._meta.get_field("name").max_length
+        if len(name) > longest:
+            raise ValidationError(f"A team name has at most {longest} characters.")
         with transaction.atomic():
             team = Team.objects.create(org=org, name=name.lower(), description=description[:300])
             event_record("org:team-create", actor=actor, org=org, details={"team": team.name})

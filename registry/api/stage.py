@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_actor
 from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired
+from registry.authz import Action
 from registry.exceptions import InvalidPayload
 from registry.services.stage import (
     approvals_summary,
@@ -94,7 +95,7 @@ class StageItem(APIView):
 
     def delete(self, request, stage_id: str):
         actor = _logged_in(request)
-        staged = staged_release_for(actor, stage_id)
+        staged = staged_release_for(actor, stage_id, Action.APPROVE)
         _second_factor(actor, staged, "reject")
         staged_release_reject(actor=actor, staged=staged, factor="otp")
         return Response({"ok": True})
@@ -118,10 +119,26 @@ def _second_factor(actor, staged, verb: str) -> None:
 class StageApprove(APIView):
     def post(self, request, stage_id: str):
         actor = _logged_in(request)
-        staged = staged_release_for(actor, stage_id)
+        staged = staged_release_for(actor, stage_id, Action.APPROVE)
         _second_factor(actor, staged, "approve")
         staged = staged_release_approve(actor=actor, staged=staged, factor="otp")
-        return Response(staged_item(staged))
+        return Response(staged_item(staged), headers=_waiting_notice(staged))
+
+
+def _waiting_notice(staged) -> dict[str, str]:
+    """npm prints "approved and published successfully" whatever the answer says, and shows
+    an `npm-notice` header: there, say when the release still waits for others."""
+    if staged.status != "staged":
+        return {}
+    approvals, required = approvals_summary(staged)
+    missing = required - approvals
+    return {
+        "npm-notice": (
+            f"Your approval of {staged.package.name}@{staged.version_number} is recorded "
+            f"({approvals} of {required}). It needs {missing} more approval"
+            f"{'' if missing == 1 else 's'} from other maintainers before it is published."
+        )
+    }
 
 
 class StageTarball(APIView):

@@ -54,6 +54,7 @@ def version_stage(*, actor: Actor, name: str, body) -> StagedRelease:
     try:
         with blob_cleanup() as written, transaction.atomic():
             package, created = package_for_release(actor, prepared.request, Action.STAGE)
+            _not_staged_check(package, prepared.request.version)
             version = version_row_create(actor, package, prepared, Version.State.STAGED, written)
             staged = _staged_record(actor, package, version, prepared)
             event_record(
@@ -73,6 +74,16 @@ def version_stage(*, actor: Actor, name: str, body) -> StagedRelease:
     return staged
 
 
+def _not_staged_check(package: Package, version: str) -> None:
+    waiting = package.staged_releases.filter(version_number=version, status=Status.STAGED).first()
+    if waiting is not None:
+        # No id in the text: npm masks anything shaped like a UUID in what it prints.
+        raise Conflict(
+            f"{package.name}@{version} is already staged and waits for approval. Approve it, or "
+            f"reject it to stage it again; `npm stage list {package.name}` shows its id."
+        )
+
+
 def _staged_record(
     actor, package: Package, version: Version, prepared: PreparedRelease
 ) -> StagedRelease:
@@ -80,7 +91,9 @@ def _staged_record(
     previous = _replaced_version(package, prepared.request.tag)
     dossier = dossier_build(
         staged=Release(
-            manifest=version.manifest, tarball=prepared.request.tarball, publisher=label
+            manifest=version.manifest,
+            tarball=prepared.request.tarball,
+            publisher=_publisher_of(actor.user),
         ),
         previous=_release_of(previous) if previous else None,
         known_publishers=_known_publishers(package),
@@ -113,20 +126,23 @@ def _replaced_version(package: Package, tag: str) -> Version | None:
     return published.get(best) if best else None
 
 
+def _publisher_of(user) -> str:
+    """Who released, as the dossier compares them: the person, whatever credential they used
+    (a version staged and approved carries its stager as publisher)."""
+    return f"user:{user.username}" if user is not None else "unknown"
+
+
 def _release_of(version: Version) -> Release:
-    publisher = version.publisher.username if version.publisher else "unknown"
-    return Release(manifest=version.manifest, tarball=blob_read(version.blob), publisher=publisher)
+    return Release(
+        manifest=version.manifest,
+        tarball=blob_read(version.blob),
+        publisher=_publisher_of(version.publisher),
+    )
 
 
 def _known_publishers(package: Package) -> set[str]:
     people = package.versions.filter(state=Version.State.PUBLISHED, publisher__isnull=False)
-    known = set(people.values_list("publisher__username", flat=True))
-    known.update(
-        package.staged_releases.filter(status=Status.PUBLISHED).values_list(
-            "actor_label", flat=True
-        )
-    )
-    return known
+    return {f"user:{name}" for name in people.values_list("publisher__username", flat=True)}
 
 
 # Finding staged releases ------------------------------------------------------------------
@@ -159,6 +175,16 @@ def staged_release_for(
     return staged
 
 
+def _locked(pk, *, skip_locked: bool = False):
+    """The release under its own row lock. Only its own: `version` is a nullable join, and
+    PostgreSQL refuses FOR UPDATE on the nullable side of an outer join."""
+    return (
+        StagedRelease.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+        .select_related("package", "version")
+        .filter(pk=pk)
+    )
+
+
 def staged_release_tarball(staged: StagedRelease) -> bytes:
     if staged.status != Status.STAGED or staged.version is None:
         raise NotFound(
@@ -187,12 +213,9 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
     """Record `actor`'s approval (their second factor was just checked, by `factor`); publish
     the release once enough distinct people approved it. Exactly those bytes go live."""
     staged_release_for(actor, str(staged.pk), Action.APPROVE)
+    _expire_if_overdue(staged.pk)
     with transaction.atomic():
-        staged = (
-            StagedRelease.objects.select_for_update()
-            .select_related("package", "version")
-            .get(pk=staged.pk)
-        )
+        staged = _locked(staged.pk).get()
         _decider_check(actor, staged, "approve")
         package = staged.package
         policy = package_policy(package)
@@ -262,12 +285,9 @@ def _promote(actor: Actor, staged: StagedRelease) -> None:
 
 def staged_release_reject(*, actor: Actor, staged: StagedRelease, factor: str) -> StagedRelease:
     staged_release_for(actor, str(staged.pk), Action.APPROVE)
+    _expire_if_overdue(staged.pk)
     with transaction.atomic():
-        staged = (
-            StagedRelease.objects.select_for_update()
-            .select_related("package", "version")
-            .get(pk=staged.pk)
-        )
+        staged = _locked(staged.pk).get()
         _decider_check(actor, staged, "reject")
         _close(staged, Status.REJECTED, actor.user)
         event_record(
@@ -300,27 +320,9 @@ def staged_releases_sweep() -> tuple[int, int]:
     Safe to run twice and from several workers: each row is claimed under a lock.
     """
     now = timezone.now()
-    expired = reminded = 0
+    reminded = 0
     overdue = StagedRelease.objects.filter(status=Status.STAGED, expires_at__lte=now)
-    for pk in overdue.values_list("pk", flat=True):
-        with transaction.atomic():
-            staged = (
-                StagedRelease.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, status=Status.STAGED)
-                .select_related("package", "version")
-                .first()
-            )
-            if staged is None:
-                continue
-            _close(staged, Status.EXPIRED, None)
-            event_record(
-                "package:stage-expire",
-                actor=Actor(user=None),
-                package=staged.package,
-                details={"stage": str(staged.pk), "version": staged.version_number},
-            )
-            staged_release_notify(staged, "expired")
-            expired += 1
+    expired = sum(_expire_if_overdue(pk) for pk in overdue.values_list("pk", flat=True))
     soon = now + timedelta(hours=settings.GATEHOUSE_STAGE_REMIND_HOURS)
     due = StagedRelease.objects.filter(
         status=Status.STAGED, reminded_at__isnull=True, expires_at__lte=soon
@@ -332,6 +334,28 @@ def staged_releases_sweep() -> tuple[int, int]:
             staged_release_notify(staged, "reminder")
             reminded += 1
     return expired, reminded
+
+
+def _expire_if_overdue(pk) -> bool:
+    """Expire the release if its time is up. The sweep calls this, and so does every decision:
+    the next sweep may be minutes away (or, in embedded mode, never come)."""
+    with transaction.atomic():
+        staged = (
+            _locked(pk, skip_locked=True)
+            .filter(status=Status.STAGED, expires_at__lte=timezone.now())
+            .first()
+        )
+        if staged is None:
+            return False
+        _close(staged, Status.EXPIRED, None)
+        event_record(
+            "package:stage-expire",
+            actor=Actor(user=None),
+            package=staged.package,
+            details={"stage": str(staged.pk), "version": staged.version_number},
+        )
+        staged_release_notify(staged, "expired")
+    return True
 
 
 def approvals_summary(staged: StagedRelease) -> tuple[int, int]:

@@ -5,7 +5,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,19 +31,17 @@ from registry.services.stage import (
 DECISIONS = {"approve": staged_release_approve, "reject": staged_release_reject}
 
 
-# As approvals_summary counts them: not the stager's own when the package excludes them.
-_COUNTED = Q(package__exclude_stager=False) | Q(actor__isnull=True) | ~Q(approvals__user=F("actor"))
-
-
 @login_required
 def queue(request):
     releases = (
         staged_releases_reviewable(portal_actor(request))
         .filter(status=StagedRelease.Status.STAGED)
-        .annotate(approval_count=Count("approvals", filter=_COUNTED))
+        .select_related("package__org")
         .order_by("-created_at")
     )
-    return render(request, "registry/staging_queue.html", {"releases": releases})
+    # Counted as the review page and the approval service count them (org policy included).
+    rows = [(staged, *approvals_summary(staged)) for staged in releases]
+    return render(request, "registry/staging_queue.html", {"rows": rows})
 
 
 def _staged_or_404(request, stage_id):
@@ -67,9 +64,28 @@ def review(request, stage_id):
         "has_keys": keys_of(request.user).exists(),
         "has_two_factor": request.user.has_two_factor,
         "already_approved": staged.approvals.filter(user=request.user).exists(),
-        "history": staged.package.events.filter(details__stage=str(staged.pk))[:20],
+        "history": staged.package.events.filter(details__stage=str(staged.pk))
+        .select_related("actor")
+        .order_by("created_at")[:20],
+        "changes": [
+            {**change, "lines": _patch_lines(change.get("patch"))}
+            for change in staged.dossier.get("diff", {}).get("changed", [])
+        ],
     }
     return render(request, "registry/staging_review.html", context)
+
+
+def _patch_lines(patch: str | None) -> list[tuple[str, str]]:
+    """A unified diff as (kind, line) pairs, so that the page can colour it: the two file
+    headers, hunk headers, added, removed and context lines, and difflib's notes."""
+    lines = (patch or "").split("\n")  # only \n, as the dossier splits files
+    if lines[-1] == "":
+        lines.pop()
+    kinds = {"@": "hunk", "+": "add", "-": "del", "\\": "note"}
+    return [
+        ("file" if number < 2 else kinds.get(line[:1], "ctx"), line)
+        for number, line in enumerate(lines)
+    ]
 
 
 @login_required

@@ -93,7 +93,7 @@ def test_publish_of_an_oversized_tarball_shows_the_limit(npm, alice_token, setti
     refused(
         result,
         "E413",
-        "The tarball is larger than this registry accepts (2 MiB). Make the package smaller.",
+        "The tarball is larger than this registry accepts (2.0 MiB). Make the package smaller",
     )
 
 

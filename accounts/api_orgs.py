@@ -1,0 +1,558 @@
+"""The REST API for organizations (`/api/v1/orgs/…`): what the org pages do, as code.
+
+Each view reads top to bottom: who is asking (a token, as for the npm CLI), the body
+checked by a serializer, `org_for` (fetch and authorize in one step; a token's person who
+has a second factor must send it in `npm-otp` before any change), one service call, then
+the resource. Errors are `{"error": …}` like everywhere else in the registry.
+"""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.actors import Actor
+from accounts.authentication import request_actor
+from accounts.exceptions import InvalidAccountData
+from accounts.models import Invitation, Membership, Org, SecurityEvent
+from accounts.services.compliance import org_compliance
+from accounts.services.orgs import (
+    POLICY_FIELDS,
+    invitation_create,
+    invitation_revoke,
+    member_remove,
+    member_role_set,
+    org_create,
+    org_for,
+    org_policy_update,
+    team_create,
+    team_destroy,
+    team_get,
+    team_member_add,
+    team_member_remove,
+)
+from portal.errors import AuthenticationRequired, NotFound, PermissionDenied
+from registry.authz import Action, OrgAction, decide
+from registry.policy import package_policy
+from registry.services.team_grants import (
+    PERMISSIONS,
+    team_grant_remove,
+    team_grant_set,
+    team_packages,
+)
+
+Role = Membership.Role
+EVENTS_PAGE = 200
+# team_packages says what npm's `access list packages` says; the API speaks in permissions.
+PERMISSION = {"read": "read-only", "write": "read-write"}
+
+
+def _choice(choices, **kwargs) -> serializers.ChoiceField:
+    values = [value for value, _ in choices]
+    message = '"{input}" is not allowed: use ' + ", ".join(values) + "."
+    return serializers.ChoiceField(
+        choices=choices, error_messages={"invalid_choice": message}, **kwargs
+    )
+
+
+# Input ------------------------------------------------------------------------------
+
+
+class OrgCreate(serializers.Serializer):
+    name = serializers.CharField(max_length=214, help_text="The scope: `acme` owns `@acme/*`.")
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class RoleSet(serializers.Serializer):
+    role = _choice(Role.choices, help_text="npm's CLI calls members developers.")
+
+
+class InvitationCreate(serializers.Serializer):
+    username = serializers.CharField(max_length=214, required=False)
+    email = serializers.EmailField(required=False)
+    role = _choice(Role.choices, default=Role.MEMBER)
+
+    def validate(self, attrs):
+        if bool(attrs.get("username")) == bool(attrs.get("email")):
+            raise serializers.ValidationError(
+                "Send either a username (someone with an account) or an email address."
+            )
+        return attrs
+
+
+class TeamCreate(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class GrantSet(serializers.Serializer):
+    permission = _choice([(p, p) for p in PERMISSIONS])
+
+
+class Policies(serializers.Serializer):
+    """An org's policies; PATCH sends only those to change. A package may be stricter."""
+
+    require_2fa = serializers.BooleanField(help_text="Every member must have a second factor.")
+    require_staged = serializers.BooleanField(help_text="Every release goes through staging.")
+    approvals_required = serializers.IntegerField(min_value=1, max_value=10)
+    exclude_stager = serializers.BooleanField(
+        help_text="The person who staged a release does not count as one of its approvers."
+    )
+    publishing_access = _choice(Org.PublishingAccess.choices)
+    allow_remote = serializers.BooleanField()
+    allow_git = serializers.BooleanField()
+    allow_file = serializers.BooleanField()
+    allow_directory = serializers.BooleanField()
+    max_token_days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        allow_null=True,
+        help_text="The longest a token that writes the org's packages may live; null: no limit.",
+    )
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown policy: {', '.join(unknown)}. The policies are {', '.join(POLICY_FIELDS)}."
+            )
+        return attrs
+
+
+class EventsQuery(serializers.Serializer):
+    before = serializers.IntegerField(
+        min_value=1, required=False, help_text="Only events older than this event id (paging)."
+    )
+
+
+# Output -----------------------------------------------------------------------------
+
+
+class Error(serializers.Serializer):
+    error = serializers.CharField(help_text="What went wrong and what to do about it.")
+
+
+class OrgSummary(serializers.Serializer):
+    """One of your orgs (serializes your membership)."""
+
+    name = serializers.CharField(source="org.name")
+    description = serializers.CharField(source="org.description")
+    role = _choice(Role.choices, help_text="Your role in the org.")
+
+
+class OrgDetail(OrgSummary):
+    created_at = serializers.DateTimeField(source="org.created_at")
+    policies = Policies(source="org")
+
+
+class Member(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    role = _choice(Role.choices)
+    joined_at = serializers.DateTimeField(source="created_at")
+    two_factor = serializers.SerializerMethodField(
+        help_text="Whether the member has a second factor; null unless you are an owner or admin."
+    )
+
+    def get_two_factor(self, membership) -> bool | None:
+        return membership.user.has_two_factor if self.context.get("show_two_factor") else None
+
+
+class InvitationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    username = serializers.CharField(source="user.username", allow_null=True)
+    email = serializers.CharField(help_text="For invitations by email; they get a link.")
+    role = _choice(Role.choices)
+    invited_by = serializers.CharField(source="invited_by.username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class TeamOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    members = serializers.SerializerMethodField()
+
+    def get_members(self, team) -> list[str]:
+        return sorted(member.user.username for member in team.members.all())
+
+
+class Grant(serializers.Serializer):
+    package = serializers.CharField()
+    permission = _choice([(p, p) for p in PERMISSIONS])
+
+
+class LoosePackage(serializers.Serializer):
+    package = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class RiskyToken(serializers.Serializer):
+    owner = serializers.CharField()
+    token = serializers.CharField(help_text="The token's first characters.")
+    name = serializers.CharField()
+    created = serializers.DateTimeField()
+    expires = serializers.DateTimeField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class Compliance(serializers.Serializer):
+    members_without_2fa = serializers.ListField(child=serializers.CharField())
+    loose_packages = LoosePackage(many=True)
+    tokens = RiskyToken(many=True)
+
+
+class EffectivePolicy(serializers.Serializer):
+    """The stricter of the package's own settings and its org's policies."""
+
+    publish_requires_tfa = serializers.BooleanField()
+    stage_only_without_second_factor = serializers.BooleanField()
+    require_staged = serializers.BooleanField()
+    approvals_required = serializers.IntegerField()
+    exclude_stager = serializers.BooleanField()
+
+
+class OrgPackage(serializers.Serializer):
+    name = serializers.CharField()
+    access = serializers.CharField()
+    latest_version = serializers.CharField()
+    policy = EffectivePolicy()
+
+
+class Event(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True)
+    user = serializers.CharField(source="user.username", allow_null=True)
+    package = serializers.CharField(source="package_name")
+    details = serializers.DictField()
+
+
+ERRORS = {
+    status: OpenApiResponse(Error, description=description)
+    for status, description in {
+        400: "The request is malformed; the error says what to fix.",
+        401: "No token, or a second factor is due (`WWW-Authenticate: OTP`): send `npm-otp`.",
+        403: "Your role or your token (read-only) does not allow this.",
+        404: "No such org among yours, or no such member, team, invitation or package in it.",
+        409: "The change conflicts with what exists (a taken name, the last owner…).",
+    }.items()
+}
+OTP = OpenApiParameter(
+    "npm-otp",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="A one-time password from your authenticator. Changes need it when you have a "
+    "second factor; without it they answer 401 with `WWW-Authenticate: OTP`.",
+)
+
+
+TOKEN = [{"npmToken": []}]
+
+
+def reads(response, **kwargs):
+    return extend_schema(responses={200: response, **ERRORS}, auth=TOKEN, **kwargs)
+
+
+def writes(request=None, response=None, status=200, **kwargs):
+    answer = {status: response} if response else {204: OpenApiResponse(description="Done.")}
+    return extend_schema(
+        request=request, responses={**answer, **ERRORS}, parameters=[OTP], auth=TOKEN, **kwargs
+    )
+
+
+# Helpers ----------------------------------------------------------------------------
+
+
+def _actor(request) -> Actor:
+    actor = request_actor(request)
+    if actor.user is None:
+        raise AuthenticationRequired(
+            "Send your token as `Authorization: Bearer <token>` (`npm login` gives you one)."
+        )
+    return actor
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    """The serializer's validated data, or a 400 naming each field to fix."""
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise InvalidAccountData(_errors_text(serializer.errors))
+    return serializer.validated_data
+
+
+def _errors_text(errors: dict) -> str:
+    parts = []
+    for field, messages in errors.items():
+        text = " ".join(str(message) for message in messages)
+        parts.append(text if field == "non_field_errors" else f"{field}: {text}")
+    return " ".join(parts)
+
+
+def _membership(actor: Actor, org: Org) -> Membership:
+    return Membership.objects.select_related("org").get(org=org, user=actor.user)
+
+
+def _admin_org(actor: Actor, name: str) -> Org:
+    """An org whose private records (invitations, compliance) `actor` may read.
+
+    Reading, so no second factor and a read-only token will do; but only owners and
+    admins, like the portal's pages (registry.authz has no action for this yet)."""
+    org = org_for(actor, name, OrgAction.READ)
+    if _membership(actor, org).role not in (Role.OWNER, Role.ADMIN):
+        raise PermissionDenied(f"Only owners and admins of @{org.name} may see this.")
+    return org
+
+
+def _open_invitation(org: Org, invitation_id) -> Invitation:
+    invitation = org.invitations.filter(
+        pk=invitation_id,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).first()
+    if invitation is None:
+        raise NotFound(
+            f"@{org.name} has no open invitation {invitation_id}. "
+            "GET the org's invitations to list them."
+        )
+    return invitation
+
+
+# Orgs -------------------------------------------------------------------------------
+
+
+class OrgList(APIView):
+    @reads(OrgSummary(many=True), summary="The orgs you belong to")
+    def get(self, request):
+        actor = _actor(request)
+        memberships = (
+            Membership.objects.filter(user=actor.user).select_related("org").order_by("org__name")
+        )
+        return Response(OrgSummary(memberships, many=True).data)
+
+    @writes(OrgCreate, OrgDetail, status=201, summary="Create an org; you become its owner")
+    def post(self, request):
+        actor = _actor(request)
+        data = _valid(OrgCreate, request.data)
+        org = org_create(actor=actor, **data)
+        return Response(OrgDetail(_membership(actor, org)).data, status=201)
+
+
+class OrgView(APIView):
+    @reads(OrgDetail, summary="An org with its policies and your role")
+    def get(self, request, org: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.READ)
+        return Response(OrgDetail(_membership(actor, org)).data)
+
+
+# Members ----------------------------------------------------------------------------
+
+
+class MemberList(APIView):
+    @reads(Member(many=True), summary="Members, with their 2FA status for owners and admins")
+    def get(self, request, org: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.READ)
+        admin = _membership(actor, org).role in (Role.OWNER, Role.ADMIN)
+        members = org.memberships.select_related("user").order_by("user__username")
+        return Response(Member(members, many=True, context={"show_two_factor": admin}).data)
+
+
+class MemberView(APIView):
+    @writes(RoleSet, Member, summary="Change a member's role (only owners make owners)")
+    def put(self, request, org: str, username: str):
+        actor = _actor(request)
+        role = _valid(RoleSet, request.data)["role"]
+        org = org_for(actor, org, OrgAction.MANAGE)
+        membership = member_role_set(actor=actor, org=org, username=username, role=role)
+        return Response(Member(membership, context={"show_two_factor": True}).data)
+
+    @writes(summary="Remove a member from the org and its teams")
+    def delete(self, request, org: str, username: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        member_remove(actor=actor, org=org, username=username)
+        return Response(status=204)
+
+
+# Invitations ------------------------------------------------------------------------
+
+
+class InvitationList(APIView):
+    @reads(InvitationOut(many=True), summary="Open invitations (owners and admins)")
+    def get(self, request, org: str):
+        org = _admin_org(_actor(request), org)
+        invitations = org.invitations.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).select_related("user", "invited_by")
+        return Response(InvitationOut(invitations.order_by("created_at"), many=True).data)
+
+    @writes(
+        InvitationCreate,
+        InvitationOut,
+        status=201,
+        summary="Invite someone by username or by email",
+        description="An invitation by email sends a link to that address; the link's secret is "
+        "stored only as a hash and is not in the response.",
+    )
+    def post(self, request, org: str):
+        actor = _actor(request)
+        data = _valid(InvitationCreate, request.data)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        invitation, _secret = invitation_create(actor=actor, org=org, **data)
+        return Response(InvitationOut(invitation).data, status=201)
+
+
+class InvitationView(APIView):
+    @writes(summary="Revoke an open invitation")
+    def delete(self, request, org: str, invitation_id):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        invitation_revoke(actor=actor, invitation=_open_invitation(org, invitation_id))
+        return Response(status=204)
+
+
+# Teams ------------------------------------------------------------------------------
+
+
+class TeamList(APIView):
+    @reads(TeamOut(many=True), summary="The org's teams and their members")
+    def get(self, request, org: str):
+        org = org_for(_actor(request), org, OrgAction.READ)
+        teams = org.teams.prefetch_related("members__user").order_by("name")
+        return Response(TeamOut(teams, many=True).data)
+
+    @writes(TeamCreate, TeamOut, status=201, summary="Create a team")
+    def post(self, request, org: str):
+        actor = _actor(request)
+        data = _valid(TeamCreate, request.data)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        team = team_create(actor=actor, org=org, **data)
+        return Response(TeamOut(team).data, status=201)
+
+
+class TeamView(APIView):
+    @reads(TeamOut, summary="A team and its members")
+    def get(self, request, org: str, team: str):
+        org = org_for(_actor(request), org, OrgAction.READ)
+        return Response(TeamOut(team_get(org, team)).data)
+
+    @writes(summary="Remove a team (not developers, which holds every member)")
+    def delete(self, request, org: str, team: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        team_destroy(actor=actor, team=team_get(org, team))
+        return Response(status=204)
+
+
+class TeamMemberView(APIView):
+    @writes(response=TeamOut, summary="Add a member of the org to the team")
+    def put(self, request, org: str, team: str, username: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        team = team_get(org, team)
+        team_member_add(actor=actor, team=team, username=username)
+        return Response(TeamOut(team).data)
+
+    @writes(summary="Take someone out of the team (they stay in the org)")
+    def delete(self, request, org: str, team: str, username: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        team_member_remove(actor=actor, team=team_get(org, team), username=username)
+        return Response(status=204)
+
+
+class TeamPackageList(APIView):
+    @reads(Grant(many=True), summary="The org's packages the team may read or write")
+    def get(self, request, org: str, team: str):
+        org = org_for(_actor(request), org, OrgAction.READ)
+        reach = team_packages(team_get(org, team))
+        grants = [{"package": name, "permission": PERMISSION[r]} for name, r in reach.items()]
+        return Response(Grant(grants, many=True).data)
+
+
+class TeamPackageView(APIView):
+    @writes(GrantSet, Grant, summary="Grant the team read-only or read-write access")
+    def put(self, request, org: str, team: str, package: str):
+        actor = _actor(request)
+        permission = _valid(GrantSet, request.data)["permission"]
+        org = org_for(actor, org, OrgAction.MANAGE)
+        grant = team_grant_set(
+            actor=actor, team=team_get(org, team), package_name=package, permission=permission
+        )
+        return Response(Grant({"package": grant.package.name, "permission": permission}).data)
+
+    @writes(summary="Take the team's access to the package away")
+    def delete(self, request, org: str, team: str, package: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.MANAGE)
+        team_grant_remove(actor=actor, team=team_get(org, team), package_name=package)
+        return Response(status=204)
+
+
+# Packages, policies, compliance and history ----------------------------------------
+
+
+class PackageList(APIView):
+    @reads(OrgPackage(many=True), summary="The org's packages you can see, with their policies")
+    def get(self, request, org: str):
+        actor = _actor(request)
+        org = org_for(actor, org, OrgAction.READ)
+        rows = [
+            {
+                "name": package.name,
+                "access": package.access,
+                "latest_version": package.latest_version,
+                "policy": package_policy(package),
+            }
+            for package in org.packages.filter(unpublished_at__isnull=True).order_by("name")
+            if decide(actor, Action.READ, package=package).allowed
+        ]
+        return Response(OrgPackage(rows, many=True).data)
+
+
+class PolicyView(APIView):
+    @reads(Policies, summary="The org's policies")
+    def get(self, request, org: str):
+        org = org_for(_actor(request), org, OrgAction.READ)
+        return Response(Policies(org).data)
+
+    @writes(
+        Policies,
+        Policies,
+        summary="Change policies (owners); every owner is emailed the change",
+    )
+    def patch(self, request, org: str):
+        actor = _actor(request)
+        changes = _valid(Policies, request.data, partial=True)
+        org = org_for(actor, org, OrgAction.POLICY)
+        org = org_policy_update(actor=actor, org=org, changes=dict(changes))
+        return Response(Policies(org).data)
+
+
+class ComplianceView(APIView):
+    @reads(Compliance, summary="Members without 2FA, loose packages, risky tokens (admins)")
+    def get(self, request, org: str):
+        org = _admin_org(_actor(request), org)
+        return Response(Compliance(org_compliance(org)).data)
+
+
+class EventList(APIView):
+    @reads(
+        Event(many=True),
+        parameters=[EventsQuery],
+        summary=f"The org's security history, newest first, {EVENTS_PAGE} at a time",
+    )
+    def get(self, request, org: str):
+        actor = _actor(request)
+        query = _valid(EventsQuery, request.query_params)
+        org = org_for(actor, org, OrgAction.READ)
+        events = SecurityEvent.objects.filter(org=org).select_related("actor", "user")
+        if "before" in query:
+            events = events.filter(id__lt=query["before"])
+        return Response(Event(events[:EVENTS_PAGE], many=True).data)

@@ -1,0 +1,110 @@
+"""An org that requires two-factor authentication, in a real browser: the owner turns it on,
+a member without a second factor is stopped at the approve button, adds one, and approves."""
+
+import os
+
+import pytest
+
+from accounts.actors import Actor
+from accounts.models import Membership, Org, Token
+from accounts.services import orgs
+from registry.models import StagedRelease
+from registry.services.stage import version_stage
+from tests.browser.conftest import TIMEOUT_MS, Portal, totp_code
+from tests.conftest import issue_token
+from tests.packages import publish_body
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Set to a directory to keep screenshots of the pages this test visits.
+SCREENSHOTS = os.environ.get("GATEHOUSE_SCREENSHOTS", "")
+
+
+@pytest.fixture
+def second_portal(browser, server):
+    """Another person's browser, beside `portal`."""
+    context = browser.new_context(base_url=server)
+    context.set_default_timeout(TIMEOUT_MS)
+    portal = Portal(context, server)
+    yield portal
+    problems = list(portal.problems)
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def acme(alice, bob) -> Org:
+    """alice owns @acme; bob joined as a member before it required a second factor."""
+    org = orgs.org_create(actor=Actor(user=alice), name="acme")
+    invitation, _ = orgs.invitation_create(actor=Actor(user=alice), org=org, username="bob")
+    orgs.invitation_accept(actor=Actor(user=bob), invitation=invitation)
+    return org
+
+
+def screenshot(portal: Portal, name: str) -> None:
+    if SCREENSHOTS:
+        portal.page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+def stage_as(user, name: str) -> StagedRelease:
+    """`npm stage publish` with the person's token."""
+    user.refresh_from_db()  # their second factor was added in the browser
+    issue_token(user)
+    token = Token.objects.filter(user=user).latest("created_at")
+    return version_stage(actor=Actor(user=user, token=token), name=name, body=publish_body(name))
+
+
+def test_member_without_2fa_adds_a_factor_then_approves(portal, second_portal, acme, alice, bob):
+    owner, member = portal, second_portal
+
+    # The owner, with a security key, requires 2FA; the policies page asks for it afresh.
+    owner.add_authenticator()
+    owner.login("alice")
+    owner.enroll_key()
+    owner.age_sudo()
+    owner.goto("/orgs/acme/")
+    owner.follow("Policies")
+    assert owner.path == "/account/sudo/?next=%2Forgs%2Facme%2Fpolicies%2F"
+    owner.click_and_wait("[data-key-assert][data-purpose=sudo]")
+    assert owner.path == "/orgs/acme/policies/"
+    screenshot(owner, "org-policies")
+    owner.page.check("input[name=require_2fa]")
+    owner.submit("form.policies")
+    assert "Saved the policies of @acme" in owner.messages()
+    assert owner.page.is_checked("input[name=require_2fa]")
+    acme.refresh_from_db()
+    assert acme.require_2fa
+
+    owner.follow("Members")
+    members = owner.text("table.members")
+    assert "bob" in members and "none" in members
+    screenshot(owner, "org-members")
+
+    staged = stage_as(alice, "@acme/widget")
+    review = f"/staging/{staged.pk}/"
+
+    # The member sees the release, but is told to add a second factor before approving.
+    member.login("bob")
+    member.goto("/orgs/acme/")
+    assert "@acme requires two-factor authentication" in member.text()
+    member.goto(review)
+    assert "Approving needs a second factor" in member.text(".decide")
+    assert member.page.locator(".decide input[name=code]").count() == 0
+    screenshot(member, "review-blocked")
+
+    # They add an authenticator app from there, and come back.
+    member.page.locator(".decide").get_by_role("link").click()
+    member.page.wait_for_url("**/account/security/")
+    member.follow("Add an authenticator app")
+    key = member.totp_key()
+    member.enter_code(totp_code(key))
+    member.enter_code(member.recovery_codes()[0])
+    assert "Two-factor authentication is on" in member.messages()
+
+    member.goto(review)
+    member.enter_code(totp_code(key, steps_ahead=1), form=".decide form:has(input[name=code])")
+    assert "Approved: @acme/widget@1.0.0 is published." in member.messages()
+    staged.refresh_from_db()
+    assert staged.status == StagedRelease.Status.PUBLISHED
+    assert staged.approvals.get().user == bob
+    assert Membership.objects.get(org=acme, user=bob).role == Membership.Role.MEMBER
