@@ -57,16 +57,20 @@ def _reuse_key(user: User, code: str) -> str:
     return f"otp-used:{user.pk}:{hashlib.sha256(code.encode()).hexdigest()}"
 
 
-def second_factor_require(actor: Actor, *, operation: str, description: dict) -> None:
-    """Pass when this request proves a second factor for `operation`, else raise OTPRequired."""
+def second_factor_require(actor: Actor, *, operation: str, description: dict) -> str:
+    """Pass when this request proves a second factor for `operation`, else raise OTPRequired.
+
+    Returns which factor it was: "app", "recovery-code" or "security-key".
+    """
     user = actor.user
     code = (actor.otp or "").strip()
     if not code:
         raise _challenge(actor, operation, description)
-    used_for = cache.get(_reuse_key(user, code))
-    if used_for == operation:
-        return
-    if used_for is not None:
+    remembered = cache.get(_reuse_key(user, code))
+    if remembered is not None:
+        used_for, factor = remembered
+        if used_for == operation:
+            return factor
         raise OTPRefused(
             "This one-time password was already used for another command. "
             "Wait for the next code from your authenticator and run the command again."
@@ -74,11 +78,14 @@ def second_factor_require(actor: Actor, *, operation: str, description: dict) ->
     try:
         if code.startswith(WEB_OTP_PREFIX):
             _web_code_redeem(user, code, operation)
+            factor = "security-key"
         else:
-            second_factor_verify(actor=actor, user=user, code=code)
+            matched = second_factor_verify(actor=actor, user=user, code=code)
+            factor = "recovery-code" if matched == "recovery-code" else "app"
     except SecondFactorInvalid as exc:
         raise OTPRefused(exc.message) from None
-    cache.set(_reuse_key(user, code), operation, REUSE_SECONDS)
+    cache.set(_reuse_key(user, code), (operation, factor), REUSE_SECONDS)
+    return factor
 
 
 def _challenge(actor: Actor, operation: str, description: dict) -> OTPRequired:

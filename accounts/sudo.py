@@ -1,7 +1,8 @@
 """Whether a browser session has passed its second factor, and how recently (sudo mode).
 
-Sign-in with a second factor, and re-authentication for a sensitive page, both stamp the
-session; sensitive pages need a stamp younger than GATEHOUSE_SUDO_SECONDS.
+Signing in, and re-authenticating for a sensitive page, stamp the session (with the
+second factor, for people who have one); sensitive pages need a stamp younger than
+GATEHOUSE_SUDO_SECONDS.
 """
 
 import time
@@ -29,12 +30,12 @@ def sudo_is_fresh(request) -> bool:
 
 
 def sudo_required(view):
-    """For people with 2FA: a second factor within the last few minutes, or a detour via
-    the re-authentication page. People without 2FA pass (they have nothing to show)."""
+    """A fresh re-authentication within the last few minutes, or a detour via the sudo
+    page: a second factor for people who have one, the password for those who do not."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if request.user.has_two_factor and not sudo_is_fresh(request):
+        if not sudo_is_fresh(request):
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('accounts:sudo')}?{query}")
         return view(request, *args, **kwargs)

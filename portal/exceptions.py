@@ -3,7 +3,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -27,6 +27,8 @@ def registry_exception_handler(exc, context):
         body = {"error": exc.message}
         body.update(getattr(exc, "extra", {}))
         return Response(body, status=exc.status, headers=exc.headers())
+    if isinstance(exc, Http404):
+        return Response({"error": "Not found."}, status=404)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"error": "The request body is too large for this registry. Make the package smaller."},

@@ -80,9 +80,8 @@ def dependency_source(spec: str) -> str:
     lower = spec.lower()
     if lower.startswith("npm:"):
         return "alias"
-    if lower.startswith("file:"):
-        return "file"
-    if lower.startswith(("link:", "workspace:")) or _LOCAL_PATH.match(spec):
+    if lower.startswith(("file:", "link:", "workspace:")) or _LOCAL_PATH.match(spec):
+        # As npm's --allow-file: a tarball on disk is a file; any other local path a directory.
         return "file" if _LOCAL_TARBALL.search(spec) else "directory"
     if lower.startswith(_GIT_PREFIXES) or _SCP_GIT.match(spec):
         return "git"

@@ -54,8 +54,16 @@ def _dumps(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def packument_rebuild(package: Package) -> Packument:
-    rows = list(package.versions.order_by("published_at", "id"))
+def packument_rebuild(package: Package) -> Packument | None:
+    """Store the package's documents; None (and no document) while nothing was released.
+
+    Staged versions never appear: not in `versions`, not in `time`. A name that has only
+    staged releases stays a 404 for installers.
+    """
+    rows = list(package.versions.exclude(state=Version.State.STAGED).order_by("published_at", "id"))
+    if not rows:
+        Packument.objects.filter(package=package).delete()
+        return None
     published = [v for v in rows if v.state == Version.State.PUBLISHED]
     tags = {
         tag.tag: tag.version.version
@@ -152,7 +160,7 @@ def _abbreviated_document(package, published, tags) -> dict:
     }
 
 
-def packument_touch(package: Package) -> Packument:
+def packument_touch(package: Package) -> Packument | None:
     """Record a write to `package`: bump its revision and rebuild its documents.
 
     The caller holds the package row lock (see `services.common.package_lock`).

@@ -8,6 +8,7 @@ import os
 import socket
 import time
 
+import kombu.pools
 import pytest
 from celery.contrib.testing.worker import start_worker
 
@@ -45,7 +46,7 @@ def real_worker():
 def _drop_connections():
     """Forget connections opened under the previous broker setting: even eager tasks open
     a producer, so an earlier test leaves one pointing at Celery's default broker."""
-    app.pool.force_close_all()
+    kombu.pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 

@@ -14,6 +14,7 @@ from accounts.events import event_record
 from accounts.forms import LoginForm, SignupForm
 from accounts.services.users import password_verify, user_create
 from accounts.services.web_login import web_login_confirm, web_login_pending
+from accounts.sudo import session_mark_verified
 from accounts.views.common import next_url, portal_actor
 from accounts.views.two_factor import login_start_second_step
 from portal.errors import DomainError
@@ -39,6 +40,7 @@ def login_view(request):
                 query = urlencode({"next": next_url(request, "")})
                 return redirect(f"{reverse('accounts:login-verify')}?{query}")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            session_mark_verified(request)  # a password just typed counts for sudo mode
             event_record("login", actor=portal_actor(request), details={"factor": "password"})
             return redirect(next_url(request))
     return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})

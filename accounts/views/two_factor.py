@@ -22,6 +22,7 @@ from accounts.events import event_record
 from accounts.models import SecurityEvent, User
 from accounts.second_factor import otp_challenge_approve, otp_challenge_pending
 from accounts.services import two_factor
+from accounts.services.users import password_verify
 from accounts.sudo import session_mark_verified, sudo_is_fresh, sudo_required
 from accounts.views.common import next_url, portal_actor
 from accounts.webauthn import (
@@ -243,7 +244,7 @@ def mode_set(request):
 def sudo(request):
     user = request.user
     if not user.has_two_factor:
-        return redirect(next_url(request, "accounts:security"))
+        return _sudo_with_password(request)
     if request.method == "POST":
         try:
             two_factor.second_factor_verify(
@@ -255,6 +256,23 @@ def sudo(request):
             _sudo_granted(request, "code")
             return redirect(next_url(request, "accounts:security"))
     return render(request, "accounts/sudo.html", _step_context(request, user, "sudo"))
+
+
+def _sudo_with_password(request):
+    """People without a second factor confirm with their password."""
+    if request.method == "POST":
+        try:
+            password_verify(
+                actor=portal_actor(request),
+                username=request.user.username,
+                password=request.POST.get("password", ""),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            _sudo_granted(request, "password")
+            return redirect(next_url(request, "accounts:security"))
+    return render(request, "accounts/sudo_password.html", {"next": next_url(request, "")})
 
 
 def _sudo_granted(request, factor: str) -> None:

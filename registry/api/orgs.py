@@ -8,7 +8,6 @@ bodies. What each GET shows is scoped to what the caller may see.
 
 from django.db.models import Q
 from django.utils.cache import patch_cache_control
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,14 +44,6 @@ NPM_ROLES = {
 
 def npm_role(role: str) -> str:
     return "developer" if role == Role.MEMBER else role
-
-
-class JsonOnly(DefaultContentNegotiation):
-    """Always JSON. npm's list requests carry `?format=cli`, which DRF would otherwise take
-    for the name of a renderer and answer with a 404."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 def _fields(request, *names: str) -> dict:
@@ -150,8 +141,6 @@ def _member_set_or_invite(actor, org: Org, username: str, role: str) -> str | No
 class OrgTeams(APIView):
     """`npm team ls <org>`: GET ["org:team"]; `npm team create`: PUT {name, description}."""
 
-    content_negotiation_class = JsonOnly
-
     def get(self, request, org: str):
         org = org_for(request_actor(request), org, OrgAction.READ)
         names = org.teams.order_by("name").values_list("name", flat=True)
@@ -179,8 +168,6 @@ class TeamDetail(APIView):
 
 class TeamMembers(APIView):
     """`npm team ls <org:team>`: GET [user]; `npm team add|rm`: PUT/DELETE {user}."""
-
-    content_negotiation_class = JsonOnly
 
     def get(self, request, org: str, team: str):
         team = _team_for(request, org, team, OrgAction.READ)

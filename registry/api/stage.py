@@ -96,16 +96,17 @@ class StageItem(APIView):
     def delete(self, request, stage_id: str):
         actor = _logged_in(request)
         staged = staged_release_for(actor, stage_id, Action.APPROVE)
-        _second_factor(actor, staged, "reject")
-        staged_release_reject(actor=actor, staged=staged, factor="otp")
+        factor = _second_factor(actor, staged, "reject")
+        staged_release_reject(actor=actor, staged=staged, factor=factor)
         return Response({"ok": True})
 
 
-def _second_factor(actor, staged, verb: str) -> None:
-    """Approving and rejecting always need a second factor, whatever the person's mode."""
+def _second_factor(actor, staged, verb: str) -> str:
+    """Approving and rejecting always need a second factor, whatever the person's mode.
+    Returns the factor shown, which the decision records."""
     if not actor.user.has_two_factor:
-        return  # the service refuses with the way to enroll
-    second_factor_require(
+        return "none"  # the service refuses with the way to enroll
+    return second_factor_require(
         actor,
         operation=f"{verb}:{staged.pk}",
         description={
@@ -120,8 +121,8 @@ class StageApprove(APIView):
     def post(self, request, stage_id: str):
         actor = _logged_in(request)
         staged = staged_release_for(actor, stage_id, Action.APPROVE)
-        _second_factor(actor, staged, "approve")
-        staged = staged_release_approve(actor=actor, staged=staged, factor="otp")
+        factor = _second_factor(actor, staged, "approve")
+        staged = staged_release_approve(actor=actor, staged=staged, factor=factor)
         return Response(staged_item(staged), headers=_waiting_notice(staged))
 
 

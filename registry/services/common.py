@@ -2,7 +2,7 @@
 
 from registry.authz import Action, authorize
 from registry.exceptions import PackageNotFound, StaleRevision
-from registry.models import Package
+from registry.models import Package, Packument
 
 
 def package_get(name: str) -> Package:
@@ -26,7 +26,8 @@ def package_lock(package: Package) -> Package:
 
 
 def revision_check(package: Package, rev: str | None) -> None:
-    if rev is not None and rev != package.packument.rev:
+    current = Packument.objects.filter(package=package).values_list("rev", flat=True).first()
+    if rev is not None and rev != current:
         raise StaleRevision(
             f"{package.name} changed while your command ran (revision {rev} is stale). Run it again."
         )

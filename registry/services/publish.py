@@ -12,7 +12,7 @@ from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.models import Org
 from accounts.models.orgs import DEVELOPERS_TEAM
-from portal.errors import PayloadTooLarge
+from portal.errors import Conflict, PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize, decide
 from registry.blobs import blob_cleanup, blob_store
@@ -233,7 +233,18 @@ def version_row_create(
     IntegrityError.
     """
     request, info, digests = prepared.request, prepared.info, prepared.digests
-    if Version.objects.filter(package=package, version=request.version).exists():
+    state_now = (
+        Version.objects.filter(package=package, version=request.version)
+        .values_list("state", flat=True)
+        .first()
+    )
+    if state_now == Version.State.STAGED:
+        # No id in the text: npm masks anything shaped like a UUID in what it prints.
+        raise Conflict(
+            f"{request.name}@{request.version} is staged and waits for approval. Approve or reject "
+            f"it first (`npm stage list {request.name}` shows its id), or release another version."
+        )
+    if state_now is not None:
         raise version_exists_error(request.name, request.version)
     manifest = {
         **prepared.manifest,

@@ -53,10 +53,26 @@ def test_settings_need_sudo_for_people_with_2fa(client, alice):
     assert client.get("/account/settings/").status_code == 200
 
 
+def _signed_in(client, user) -> None:
+    """As right after signing in: sudo mode is on."""
+    client.force_login(user)
+    session = client.session
+    session[SESSION_KEY] = int(time.time())
+    session.save()
+
+
+def test_settings_ask_people_without_2fa_for_their_password(client, alice):
+    client.force_login(alice)
+    response = client.get("/account/settings/")
+    assert response["Location"].startswith("/account/sudo/?next=")
+    assert client.post("/account/sudo/", {"password": PASSWORD}).status_code == 302
+    assert client.get("/account/settings/").status_code == 200
+
+
 def test_email_change_notifies_the_old_address_and_asks_the_new_one(
     client, alice, django_capture_on_commit_callbacks
 ):
-    client.force_login(alice)
+    _signed_in(client, alice)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/account/settings/", {"form": "email", "email": "alice@new.example"}
@@ -72,7 +88,7 @@ def test_email_change_notifies_the_old_address_and_asks_the_new_one(
 def test_password_change_needs_the_current_password(
     client, alice, django_capture_on_commit_callbacks
 ):
-    client.force_login(alice)
+    _signed_in(client, alice)
     wrong = client.post(
         "/account/settings/",
         {"form": "password", "old": "nope", "new": "another long passphrase"},
@@ -110,3 +126,12 @@ def test_password_reset_for_an_unknown_address_says_the_same(client):
     response = client.post("/account/password/reset/", {"email": "nobody@example.com"})
     assert response.status_code == 302
     assert mail.outbox == []
+
+
+def test_emails_are_plain_text_not_html_escaped(client, alice, django_capture_on_commit_callbacks):
+    _signed_in(client, alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/account/settings/", {"form": "email", "email": "o'brien@example.com"})
+    notice = next(m for m in mail.outbox if m.to == ["alice@example.com"])
+    assert "o'brien@example.com" in notice.body
+    assert "&#x27;" not in notice.body

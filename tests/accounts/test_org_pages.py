@@ -15,6 +15,7 @@ from accounts.actors import Actor
 from accounts.models import Invitation, Membership, Org, SecurityEvent, Team
 from accounts.services import orgs
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
+from tests.conftest import PASSWORD
 from portal.errors import Conflict
 from registry.models import TeamGrant
 from tests.accounts.factors import enroll_app
@@ -58,10 +59,15 @@ def widget(acme, alice):
     return acme.packages.get()
 
 
-def client_for(user) -> Client:
+def client_for(user, *, fresh: bool = True) -> Client:
+    """Signed in as `user`; `fresh` as right after signing in (sudo mode is on)."""
     client = Client()
     if user is not None:
         client.force_login(user)
+        if fresh:
+            session = client.session
+            session[SUDO_SESSION_KEY] = int(time.time())
+            session.save()
     return client
 
 
@@ -446,7 +452,7 @@ POLICY_FORM = {
 }
 
 
-def test_owner_without_2fa_saves_policies_without_sudo(acme, alice):
+def test_owner_without_2fa_saves_policies(acme, alice):
     client = client_for(alice)
 
     response = client.post("/orgs/acme/policies/", POLICY_FORM)
@@ -472,7 +478,7 @@ def test_owner_without_2fa_cannot_require_it(acme, alice):
 
 def test_policy_page_needs_sudo_mode_for_owners_with_2fa(acme, alice):
     enroll_app(alice)
-    client = client_for(alice)
+    client = client_for(alice, fresh=False)
 
     response = client.get("/orgs/acme/policies/")
     posted = client.post("/orgs/acme/policies/", {**POLICY_FORM, "require_2fa": "on"})
@@ -668,3 +674,19 @@ def test_every_org_page_has_a_csp_and_no_inline_script_or_style(acme, widget, al
         assert not re.search(r"<style\b", html, re.IGNORECASE), path
         assert not re.search(r"\sstyle\s*=", html, re.IGNORECASE), path
         assert not re.search(r"\son[a-z]+\s*=", html, re.IGNORECASE), path
+
+
+def test_policy_page_asks_owners_without_2fa_for_their_password(acme, alice):
+    client = client_for(alice, fresh=False)
+
+    response = client.get("/orgs/acme/policies/")
+    assert response["Location"] == "/account/sudo/?next=%2Forgs%2Facme%2Fpolicies%2F"
+    page = client.get(response["Location"])
+    assert 'name="password"' in page.content.decode()
+    refused = client.post(response["Location"], {"password": "wrong"})
+    assert "Incorrect" in messages_of(refused)
+    confirmed = client.post(
+        response["Location"], {"password": PASSWORD, "next": "/orgs/acme/policies/"}
+    )
+    assert confirmed["Location"] == "/orgs/acme/policies/"
+    assert client.get("/orgs/acme/policies/").status_code == 200

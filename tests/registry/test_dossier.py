@@ -331,7 +331,8 @@ def test_changed_dependency_spec_is_low_risk():
         ("https://x/y.tgz", "url"),
         ("http://x/y.tgz", "url"),
         ("ftp://x/y.tgz", "url"),
-        ("file:../z", "file"),
+        ("file:../z", "directory"),
+        ("file:../z.tgz", "file"),
         ("file:vendor/z.tgz", "file"),
         ("./local", "directory"),
         ("../up", "directory"),
@@ -350,7 +351,7 @@ def test_dependency_source_classifies_specs_as_npm_would_fetch_them(spec, source
 def test_git_and_url_and_file_dependencies_are_flagged():
     staged = release(
         dependencies={"a": "github:evil/a", "b": "https://x/b.tgz", "ok": "^1"},
-        optionalDependencies={"c": "file:../c"},
+        optionalDependencies={"c": "file:../c.tgz"},
         devDependencies={"d": "git+https://x/d.git"},
     )
 

@@ -88,7 +88,8 @@ def test_settings_save_every_policy(client, alice, scoped):
 def test_mfa_choices_map_to_the_policy(client, alice, scoped, mfa, requires, overrides):
     scoped.publish_requires_tfa = scoped.automation_token_overrides_tfa = not requires
     scoped.save()
-    client.force_login(alice)  # without 2FA, sudo mode has nothing to ask
+    client.force_login(alice)
+    sudo_stamp(client)  # as right after signing in
 
     data = {**SAVE_ALL, "mfa": mfa, "access": "public"}
     client.post("/package/@alice/settled/settings/", data)
@@ -104,6 +105,7 @@ def test_unchecked_boxes_turn_policies_off(client, alice, scoped):
     scoped.require_staged = scoped.exclude_stager = True
     scoped.save()
     client.force_login(alice)
+    sudo_stamp(client)
 
     client.post(
         "/package/@alice/settled/settings/",
@@ -117,6 +119,7 @@ def test_unchecked_boxes_turn_policies_off(client, alice, scoped):
 def test_unscoped_packages_cannot_be_restricted(client, alice, alice_token):
     publish(client, alice_token, "unscoped-settings", "1.0.0")
     client.force_login(alice)
+    sudo_stamp(client)
 
     response = client.post(
         "/package/unscoped-settings/settings/", {**SAVE_ALL, "access": "restricted"}, follow=True
@@ -131,6 +134,7 @@ def test_unscoped_packages_cannot_be_restricted(client, alice, alice_token):
 
 def test_out_of_range_approvals_are_a_form_error(client, alice, scoped):
     client.force_login(alice)
+    sudo_stamp(client)
     response = client.post(
         "/package/@alice/settled/settings/", {**SAVE_ALL, "approvals_required": "0"}
     )
@@ -143,6 +147,7 @@ def test_out_of_range_approvals_are_a_form_error(client, alice, scoped):
 def test_settings_are_404_for_others(client, alice_token, bob, carol, scoped):
     publish(client, alice_token, "public-settings", "1.0.0")
     client.force_login(carol)
+    sudo_stamp(client)
     for name in ("public-settings", "@alice/settled", "no-such-package"):
         assert client.get(f"/package/{name}/settings/").status_code == 404
         assert client.post(f"/package/{name}/settings/", SAVE_ALL).status_code == 404
@@ -151,6 +156,7 @@ def test_settings_are_404_for_others(client, alice_token, bob, carol, scoped):
 
     Maintainer.objects.create(package=scoped, user=bob)  # any maintainer may change them
     client.force_login(bob)
+    sudo_stamp(client)
     assert client.get("/package/@alice/settled/settings/").status_code == 200
 
 
@@ -163,6 +169,7 @@ def test_history_lists_the_package_events_for_maintainers(client, alice, alice_t
     publish(client, alice_token, "@alice/settled", "1.1.0")
     publish(client, alice_token, "other-history", "1.0.0")
     client.force_login(alice)
+    sudo_stamp(client)
     client.post("/package/@alice/settled/settings/", {**SAVE_ALL, "access": "public"})
 
     response = client.get("/package/@alice/settled/history/")
@@ -179,6 +186,7 @@ def test_history_lists_the_package_events_for_maintainers(client, alice, alice_t
 def test_history_is_404_for_others(client, alice_token, carol, scoped):
     publish(client, alice_token, "public-history", "1.0.0")
     client.force_login(carol)
+    sudo_stamp(client)
     for name in ("public-history", "@alice/settled", "no-such-package"):
         assert client.get(f"/package/{name}/history/").status_code == 404
     client.logout()

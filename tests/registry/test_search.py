@@ -194,3 +194,11 @@ def test_ping_answers_an_uncached_empty_object(client):
     assert response.status_code == 200
     assert response.json() == {}
     assert "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_format_query_parameter_is_not_a_renderer_choice(client):
+    # npm sends `?format=cli` on some lists; DRF must not read it as "render as cli".
+    response = client.get("/-/ping?format=cli")
+    assert response.status_code == 200
+    assert response.json() == {}

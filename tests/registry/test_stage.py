@@ -162,10 +162,6 @@ def test_a_staged_new_package_is_not_installable_at_all(client, alice_token):
     assert client.get("/brand-new/-/brand-new-1.0.0.tgz").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry/packuments.py puts every Version row, staged ones too, in `time`",
-)
 def test_a_staged_version_number_does_not_leak_through_the_packument_time(
     client, alice, alice_token
 ):
@@ -199,8 +195,8 @@ def test_staging_a_version_that_is_already_staged_names_the_waiting_release(clie
 
     assert response.status_code == 409, response.content
     assert error_of(response) == (
-        "twice@1.0.0 is already staged and waits for approval. Approve it, or reject it to "
-        "stage it again; `npm stage list twice` shows its id."
+        "twice@1.0.0 is staged and waits for approval. Approve or reject it first "
+        "(`npm stage list twice` shows its id), or release another version."
     )
     assert list(StagedRelease.objects.all()) == [first]
 
@@ -371,7 +367,7 @@ def test_approving_asks_for_a_second_factor_then_publishes_exactly_the_staged_by
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "published"
     approval = release.approvals.get()
-    assert (approval.user, approval.factor, approval.sha512) == (alice, "otp", release.sha512)
+    assert (approval.user, approval.factor, approval.sha512) == (alice, "app", release.sha512)
     version = Version.objects.get(package__name="approved", version="1.0.0")
     assert version.state == "published"
     assert version.blob_id == release.sha512
@@ -387,7 +383,7 @@ def test_approving_asks_for_a_second_factor_then_publishes_exactly_the_staged_by
         "stage": str(release.pk),
         "version": "1.0.0",
         "sha512": release.sha512,
-        "factor": "otp",
+        "factor": "app",
     }
     assert SecurityEvent.objects.get(action="package:publish").details["stage"] == str(release.pk)
 
@@ -518,7 +514,7 @@ def test_rejecting_frees_the_version_number(client, alice, alice_token):
     assert SecurityEvent.objects.get(action="package:stage-reject").details == {
         "stage": str(release.pk),
         "version": "1.0.0",
-        "factor": "otp",
+        "factor": "app",
     }
     assert stage(client, alice_token, "rejected", "1.0.0").status_code == 201
     assert get(client, f"/-/stage/{release.pk}/tarball", alice_token).status_code == 404
@@ -616,3 +612,12 @@ def test_a_maintainer_staging_with_a_token_is_not_an_unfamiliar_publisher(
 
     assert "new-publisher" not in risk_codes(by_alice)
     assert "new-publisher" in risk_codes(by_bob)
+
+
+def test_publishing_a_version_that_is_staged_says_it_waits_for_approval(client, alice_token):
+    staged(alice_token, "waiting")
+
+    response = publish(client, alice_token, "waiting", "1.0.0")
+
+    assert response.status_code == 409
+    assert "is staged and waits for approval" in error_of(response)
