@@ -15,11 +15,10 @@ from accounts.actors import Actor
 from accounts.models import Invitation, Membership, Org, SecurityEvent, Team
 from accounts.services import orgs
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
-from tests.conftest import PASSWORD
 from portal.errors import Conflict
 from registry.models import TeamGrant
 from tests.accounts.factors import enroll_app
-from tests.conftest import issue_token, make_user
+from tests.conftest import PASSWORD, issue_token, make_user
 from tests.registry.helpers import publish
 
 pytestmark = pytest.mark.django_db
