@@ -1,6 +1,7 @@
 """Organizations: creating them, members and roles, invitations, teams, package grants and
 policies. Every change is authorized by `registry.authz.decide_org` and recorded."""
 
+import hmac
 import uuid
 from datetime import timedelta
 
@@ -74,7 +75,9 @@ def org_create(*, actor: Actor, name: str, description: str = "") -> Org:
         raise InvalidAccountData(
             f'"{name}" cannot be an organization name: ' + " ".join(exc.messages)
         ) from None
-    if len(name) > 214 or name in RESERVED_NAMES or name_taken(name):
+    if len(name) > 214:
+        raise InvalidAccountData("An organization name may be at most 214 characters long.")
+    if name in RESERVED_NAMES or name_taken(name):
         raise Conflict(
             f'The name "{name}" is taken by a user or an organization. Choose another one.'
         )
@@ -139,6 +142,7 @@ def member_role_set(*, actor: Actor, org: Org, username: str, role: str) -> Memb
             "The role must be owner, admin or member (npm calls members developers)."
         )
     with transaction.atomic():
+        _org_lock(org)
         membership = _member(org, username)
         _check_owner_change(actor, org, membership, role)
         if membership.role != role:
@@ -155,8 +159,14 @@ def member_role_set(*, actor: Actor, org: Org, username: str, role: str) -> Memb
     return membership
 
 
+def _org_lock(org: Org) -> None:
+    """Owner changes take turns, so two owners demoting each other cannot leave none."""
+    Org.objects.select_for_update().filter(pk=org.pk).first()
+
+
 def member_remove(*, actor: Actor, org: Org, username: str) -> None:
     with transaction.atomic():
+        _org_lock(org)
         membership = _member(org, username)
         leaving_self = membership.user_id == actor.user.pk
         if not leaving_self or membership.role == Role.OWNER:
@@ -248,7 +258,9 @@ def invitation_for(*, user: User, invitation_id: str, key: str = "") -> Invitati
             "This invitation expired, was revoked or was already used. Ask for a new one."
         )
     mine = invitation.user_id == user.pk or (
-        invitation.user_id is None and key and secret_hash(key) == invitation.token_hash
+        invitation.user_id is None
+        and key
+        and hmac.compare_digest(secret_hash(key), invitation.token_hash)
     )
     if not mine:
         raise NotFound("This invitation is for someone else. Sign in as the person it was sent to.")
@@ -344,14 +356,20 @@ def team_member_add(*, actor: Actor, team: Team, username: str) -> TeamMember:
 
 def team_member_remove(*, actor: Actor, team: Team, username: str) -> None:
     with transaction.atomic():
-        deleted, _ = TeamMember.objects.filter(team=team, user__username=username.lower()).delete()
-        if not deleted:
+        member = (
+            TeamMember.objects.filter(team=team, user__username=username.lower())
+            .select_related("user")
+            .first()
+        )
+        if member is None:
             raise NotFound(f"{username} is not in the team {team}.")
+        member.delete()
         event_record(
             "org:team-member-remove",
             actor=actor,
+            user=member.user,
             org=team.org,
-            details={"team": team.name, "user": username},
+            details={"team": team.name, "user": member.user.username},
         )
 
 
