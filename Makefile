@@ -29,6 +29,11 @@ run: migrate ## Serve registry and portal on http://127.0.0.1:8000 (embedded mod
 	@echo "  Create the first admin: DJANGO_SUPERUSER_PASSWORD=... $(PY) manage.py createsuperuser --noinput --username admin --email admin@example.com"
 	@echo "  or sign up in the portal, then: npm login"
 	@echo ""
+	@# No beat in the embedded mode: run the periodic jobs every five minutes beside the server.
+	@if [ -z "$$CELERY_BROKER_URL" ]; then \
+		(while sleep 300; do $(PY) manage.py periodic_tasks >/dev/null; done) & ticker=$$!; \
+		trap "kill $$ticker 2>/dev/null" EXIT INT TERM; \
+	fi; \
 	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile -
 
 test: install ## Run the whole test suite (npm CLI end-to-end tests included)

@@ -12,3 +12,10 @@ def web_logins_purge() -> int:
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def email_send(address: str, subject: str, body: str) -> None:
     send_mail(subject, body, None, [address])
+
+
+@shared_task
+def otp_challenges_purge() -> int:
+    from accounts.second_factor import otp_challenges_purge as _purge
+
+    return _purge()

@@ -284,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
     "blobs-collect": {"task": "registry.tasks.blobs_collect", "schedule": 3600.0},
     "web-logins-purge": {"task": "accounts.tasks.web_logins_purge", "schedule": 600.0},
     "staged-releases-sweep": {"task": "registry.tasks.staged_releases_sweep", "schedule": 300.0},
+    "otp-challenges-purge": {"task": "accounts.tasks.otp_challenges_purge", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
