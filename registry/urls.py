@@ -39,6 +39,8 @@ urlpatterns = [
         accounts_api.CouchUser.as_view(),
     ),
     re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)$", accounts_api.CouchUser.as_view()),
+    # Before the logout route: a user may be called "token"; tokens never are "package".
+    re_path(r"^-/user/(?P<username>[^/]+)/package$", orgs.UserPackages.as_view()),
     re_path(r"^-/user/token/(?P<token>[^/]+)$", accounts_api.Logout.as_view()),
     re_path(r"^-/npm/v1/user$", accounts_api.Profile.as_view()),
     re_path(r"^-/npm/v1/tokens$", accounts_api.Tokens.as_view()),
@@ -57,7 +59,6 @@ urlpatterns = [
     re_path(rf"^-/team/{TEAM}$", orgs.TeamDetail.as_view()),
     re_path(rf"^-/team/{TEAM}/user$", orgs.TeamMembers.as_view()),
     re_path(rf"^-/team/{TEAM}/package$", orgs.TeamPackages.as_view()),
-    re_path(r"^-/user/(?P<username>[^/]+)/package$", orgs.UserPackages.as_view()),
     re_path(rf"^-/package/{NAME}/collaborators$", orgs.Collaborators.as_view()),
     re_path(rf"^-/package/{NAME}/visibility$", access.Visibility.as_view()),
     re_path(rf"^-/package/{NAME}/access$", access.Access.as_view()),
