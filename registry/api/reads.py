@@ -71,6 +71,7 @@ def packument_get(request, name: str):
         response = HttpResponse(
             bytes(body), content_type=CORGI if abbreviated else "application/json"
         )
+        response["Content-Length"] = str(len(response.content))
     response["ETag"] = etag
     response["Vary"] = "Accept, Authorization"
     # Always revalidate: without this npm treats packuments as fresh for days (see the

@@ -201,3 +201,22 @@ def test_weak_etag_from_a_compressing_proxy_still_revalidates(client, alice):
     publish(alice, "weakly-cached", "1.0.0")
     etag = client.get("/weakly-cached")["ETag"]
     assert client.get("/weakly-cached", HTTP_IF_NONE_MATCH=f"W/{etag}").status_code == 304
+
+
+@pytest.mark.django_db
+def test_reads_leave_the_middleware_stack_early(client, alice):
+    publish(alice, "quick", "1.0.0")
+
+    response = client.get("/quick", HTTP_ACCEPT=CORGI_ACCEPT)
+
+    assert response.status_code == 200
+    # No session, CSRF or CSP machinery ran: those responses would carry their headers.
+    assert "Content-Security-Policy" not in response
+    assert "Set-Cookie" not in response
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert int(response["Content-Length"]) == len(response.content)
+
+
+@pytest.mark.django_db
+def test_portal_pages_still_get_the_portal_middleware(client):
+    assert "Content-Security-Policy" in client.get("/account/login/")
