@@ -741,7 +741,7 @@ def run(args) -> dict:
         "cpu_metered": {"server_pids": server_pids, "db_name": args.db_name}
         if meter.enabled
         else None,
-        "notes": [],
+        "notes": list(args.note),
     }
     log(f"{args.label}: {registry.url} as {user}, package prefix {prefix}")
 
@@ -1126,6 +1126,9 @@ def main(argv: list[str]) -> None:
         "--skip-publish", action="store_true", help="packages of --run-id are already there"
     )
     p_run.add_argument("--skip-install", action="store_true")
+    p_run.add_argument(
+        "--note", action="append", default=[], help="a line to keep with the results"
+    )
     p_run.add_argument(
         "--server-pid", help="count the CPU time of these processes (comma list) and descendants"
     )

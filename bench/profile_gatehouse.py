@@ -157,8 +157,9 @@ def main() -> None:
         )
 
     # The SQL the ORM sends, minus `.first()`'s ORDER BY (the name is unique anyway).
+    # ("full" is a reserved word in PostgreSQL, hence the quotes.)
     sql = (
-        "SELECT package_id, restricted, unpublished_at, full, full_etag "
+        'SELECT package_id, restricted, unpublished_at, "full", full_etag '
         if args.full
         else "SELECT package_id, restricted, unpublished_at, abbreviated, abbreviated_etag "
     ) + "FROM registry_packument WHERE name = %s LIMIT 1"

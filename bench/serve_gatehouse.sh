@@ -60,6 +60,12 @@ fi
 DJANGO_SUPERUSER_PASSWORD="$BENCH_PASSWORD" "$PY" manage.py createsuperuser --noinput \
   --username "$BENCH_USER" --email "$BENCH_USER@example.com" >/dev/null 2>&1 || true
 
+# Which code is being measured (the tree changes under a running bench otherwise unnoticed):
+# a digest of the Python sources and the newest file, for RESULTS.md and bench.py --note.
+CODE_DIGEST=$(find portal registry accounts -name '*.py' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-12)
+NEWEST=$(find portal registry accounts -name '*.py' -printf '%TY-%Tm-%Td %TH:%TM %p\n' | sort | tail -n1)
+echo "gatehouse code $CODE_DIGEST, newest file $NEWEST, gunicorn $GUNICORN_ARGS" >"$WORK/gatehouse.code"
+
 "$ROOT/.venv/bin/gunicorn" portal.wsgi --bind "127.0.0.1:$PORT" $GUNICORN_ARGS \
   --log-level warning --timeout 120 &
 GUNICORN_PID=$!

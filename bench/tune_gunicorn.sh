@@ -39,6 +39,8 @@ for layout in "${LAYOUTS[@]}"; do
     --token-file "$WORK/gatehouse.token" --label "tune-$n" --out "$WORK/tune-$n.json" \
     --run-id "$RUN_ID" --packages "$PACKAGES" --deps "$DEPS" \
     --skip-publish --skip-install --skip-versions \
+    --server-pid-file "$WORK/gatehouse.pid" --db-name "${DB_NAME:-gatehouse_bench}" \
+    --note "$(cat "$WORK/gatehouse.code")" \
     --concurrency "${CONCURRENCY:-16,64}" --duration "${DURATION:-3}" --repeat "${REPEAT:-3}" \
     2>&1 | grep -E 'req/s' || true
   kill -- "-$server" 2>/dev/null || true

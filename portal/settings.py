@@ -218,6 +218,8 @@ GATEHOUSE_UNPUBLISH_WINDOW_HOURS = env_int("GATEHOUSE_UNPUBLISH_WINDOW_HOURS", 7
 # How long the npm CLI's web login waits for the person to confirm in the browser.
 GATEHOUSE_WEB_LOGIN_TTL_SECONDS = env_int("GATEHOUSE_WEB_LOGIN_TTL_SECONDS", 600)
 
+# Memory each web process may use to keep public packuments and small tarballs (0: off).
+GATEHOUSE_READ_CACHE_MB = env_int("GATEHOUSE_READ_CACHE_MB", 64)
 # Where public packuments and tarballs are mirrored as files for a front proxy (empty: off).
 GATEHOUSE_MIRROR_DIR = env_str("GATEHOUSE_MIRROR_DIR", "")
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from registry import semver
 from registry.models import DistTag, Package, Packument, Version
+from registry.read_cache import read_cache_announce
 from registry.urls_public import tarball_url
 
 # The fields npm's abbreviated ("corgi") form keeps per version.
@@ -169,6 +170,7 @@ def packument_touch(package: Package) -> Packument | None:
     package.modified_at = timezone.now()
     packument = packument_rebuild(package)
     package.save()
+    read_cache_announce(package.name)
     if settings.GATEHOUSE_MIRROR_DIR:
         from registry.tasks import mirror_package
 

@@ -12,6 +12,8 @@ from django.core.cache import cache
 from accounts.actors import Actor
 from accounts.models import User
 from accounts.services.tokens import token_issue
+from registry.read_cache import cache as read_cache
+from registry.read_cache import read_cache_stop
 
 # Playwright's sync API runs an event loop; Django must allow ORM calls from that thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -38,8 +40,17 @@ def _fast_and_isolated(settings, tmp_path):
         },
     }
     cache.clear()
+    read_cache.reset(healthy=read_cache.healthy)  # each test starts from its own database
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _read_cache_listener_stops(django_db_setup):
+    """The read cache's PostgreSQL listener holds a connection; close it before the test
+    database is dropped."""
+    yield
+    read_cache_stop()
 
 
 def make_user(username: str) -> User:

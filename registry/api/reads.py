@@ -30,7 +30,7 @@ def _may_read(request, package_id: int) -> bool:
     return decide(actor, Action.READ, package=package).allowed
 
 
-def _matches(request, etag: str) -> bool:
+def etag_matches(request, etag: str) -> bool:
     """If-None-Match uses weak comparison: a proxy that compressed the body sends W/"…"."""
     header = request.META.get("HTTP_IF_NONE_MATCH", "")
     if not header:
@@ -65,7 +65,7 @@ def packument_get(request, name: str):
             f"{name} was unpublished on {unpublished_at:%Y-%m-%d}. "
             "Its versions cannot be installed or published again.",
         )
-    if _matches(request, etag):
+    if etag_matches(request, etag):
         response = HttpResponseNotModified()
     else:
         response = HttpResponse(
@@ -103,7 +103,7 @@ def tarball_get(request, name: str, filename: str):
         except DomainError as exc:
             return error_response(exc.status, exc.message, exc.headers())
     etag = f'"{sha512[:40]}"'
-    if _matches(request, etag):
+    if etag_matches(request, etag):
         response = HttpResponseNotModified()
     else:
         handle = tarball_storage().open(Blob.path_for(sha512), "rb")

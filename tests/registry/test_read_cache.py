@@ -1,0 +1,125 @@
+"""The read cache: public documents without a query, dropped the moment they change."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from registry.read_cache import CachedRead, ReadCache, cache, read_cache_ready
+from tests.registry.helpers import publish, write
+
+CORGI = "application/vnd.npm.install-v1+json"
+on_postgresql = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="LISTEN/NOTIFY is PostgreSQL's (CI runs it there)"
+)
+
+
+def _wait_until(condition, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def _ready():
+    assert _wait_until(read_cache_ready), "the read cache never became ready"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_packument_and_tarball_cost_no_query(
+    client, alice_token, django_assert_num_queries
+):
+    publish(client, alice_token, "cached", "1.0.0")
+    _ready()
+    first = client.get("/cached", HTTP_ACCEPT=CORGI)
+    tarball = b"".join(client.get("/cached/-/cached-1.0.0.tgz").streaming_content)
+
+    with django_assert_num_queries(0):
+        again = client.get("/cached", HTTP_ACCEPT=CORGI)
+        not_modified = client.get("/cached", HTTP_ACCEPT=CORGI, HTTP_IF_NONE_MATCH=first["ETag"])
+        tarball_again = b"".join(client.get("/cached/-/cached-1.0.0.tgz").streaming_content)
+
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert again["Cache-Control"] == first["Cache-Control"]
+    assert not_modified.status_code == 304
+    assert tarball_again == tarball
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_write_drops_the_cached_documents(client, alice_token):
+    publish(client, alice_token, "moving", "1.0.0")
+    _ready()
+    assert list(client.get("/moving").json()["versions"]) == ["1.0.0"]
+
+    publish(client, alice_token, "moving", "1.1.0")
+    assert list(client.get("/moving").json()["versions"]) == ["1.0.0", "1.1.0"]
+
+    write(client, "put", "/-/package/moving/dist-tags/old", alice_token, "1.0.0")
+    assert client.get("/moving").json()["dist-tags"]["old"] == "1.0.0"
+
+    rev = client.get("/moving").json()["_rev"]
+    write(client, "delete", f"/moving/-rev/{rev}", alice_token)
+    assert client.get("/moving").status_code == 404
+    assert client.get("/moving/-/moving-1.0.0.tgz").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restricted_documents_are_never_cached(client, alice_token, django_assert_max_num_queries):
+    publish(client, alice_token, "@alice/private", "1.0.0")
+    _ready()
+    client.get("/@alice/private", HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert client.get("/@alice/private").status_code == 404  # no credential, no document
+    response = client.get("/@alice/private", HTTP_AUTHORIZATION=f"Bearer {alice_token}")
+    assert response.status_code == 200 and response["Cache-Control"].startswith("private")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_another_process_write_reaches_this_cache_through_notify(client, alice_token):
+    publish(client, alice_token, "shared", "1.0.0")
+    _ready()
+    client.get("/shared")
+    key = ("packument", "shared", False)
+    assert cache.get(key) is not None
+
+    import psycopg
+
+    params = {
+        k: v
+        for k, v in connection.get_connection_params().items()
+        if k not in ("cursor_factory", "context")
+    }
+    with psycopg.connect(**params, autocommit=True) as other_process:
+        other_process.execute("SELECT pg_notify('gatehouse_packages', 'shared')")
+
+    assert _wait_until(lambda: cache.get(key) is None), "the notification did not drop the entry"
+
+
+def test_an_entry_read_before_a_change_is_not_stored_after_it():
+    local = ReadCache(max_bytes=1024 * 1024)
+    local.healthy = True
+    entry = CachedRead(b"{}", '"e"', "application/json", "public", "Accept", time.monotonic())
+    epoch = local.epoch()
+    local.invalidate("pkg")  # the package changed while the old document was being read
+    local.put(("packument", "pkg", False), entry, epoch)
+    assert local.get(("packument", "pkg", False)) is None
+
+
+def test_nothing_is_cached_without_a_guarantee_of_invalidation():
+    local = ReadCache(max_bytes=1024 * 1024)
+    entry = CachedRead(b"{}", '"e"', "application/json", "public", "Accept", time.monotonic())
+    local.put(("packument", "pkg", False), entry, local.epoch())
+    assert local.get(("packument", "pkg", False)) is None
+
+
+def test_the_cache_stays_within_its_memory():
+    local = ReadCache(max_bytes=80)
+    local.healthy = True
+    for index in range(20):
+        body = bytes(10)
+        local.put(
+            ("packument", f"p{index}", False),
+            CachedRead(body, '"e"', "x", "public", "", time.monotonic()),
+            local.epoch(),
+        )
+    assert sum(1 for index in range(20) if local.get(("packument", f"p{index}", False))) == 8
