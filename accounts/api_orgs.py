@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.authentication import request_actor
 from accounts.exceptions import InvalidAccountData
-from accounts.models import Invitation, Membership, Org, SecurityEvent
+from accounts.models import Invitation, Membership, Org
 from accounts.services.compliance import org_compliance
 from accounts.services.orgs import (
     POLICY_FIELDS,
@@ -25,6 +25,7 @@ from accounts.services.orgs import (
     member_remove,
     member_role_set,
     org_create,
+    org_events_visible,
     org_for,
     org_policy_update,
     team_create,
@@ -471,7 +472,7 @@ class TeamPackageList(APIView):
     @reads(Grant(many=True), summary="The org's packages the team may read or write")
     def get(self, request, org: str, team: str):
         org = org_for(_actor(request), org, OrgAction.READ)
-        reach = team_packages(team_get(org, team))
+        reach = team_packages(team_get(org, team), request.user)
         grants = [{"package": name, "permission": PERMISSION[r]} for name, r in reach.items()]
         return Response(Grant(grants, many=True).data)
 
@@ -552,7 +553,7 @@ class EventList(APIView):
         actor = _actor(request)
         query = _valid(EventsQuery, request.query_params)
         org = org_for(actor, org, OrgAction.READ)
-        events = SecurityEvent.objects.filter(org=org).select_related("actor", "user")
+        events = org_events_visible(org, request.user).select_related("actor", "user")
         if "before" in query:
             events = events.filter(id__lt=query["before"])
         return Response(Event(events[:EVENTS_PAGE], many=True).data)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -98,6 +99,21 @@ def package_role(user, package: Package) -> str | None:
     if TeamGrant.Permission.READ_WRITE in grants:
         return WRITE
     return READ if grants else None
+
+
+def package_writers(package: Package):
+    """Everyone `package_role` says may write `package` (for notices to its approvers)."""
+    who = Q(maintainerships__package=package)
+    if package.org_id is not None:
+        who |= Q(
+            memberships__org_id=package.org_id,
+            memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
+        )
+        who |= Q(
+            team_memberships__team__grants__package=package,
+            team_memberships__team__grants__permission=TeamGrant.Permission.READ_WRITE,
+        )
+    return User.objects.filter(who, is_active=True).distinct().order_by("username")
 
 
 def is_maintainer(user, package: Package) -> bool:

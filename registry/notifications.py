@@ -7,6 +7,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from registry.authz import package_writers
 from registry.models import StagedRelease
 from registry.urls_public import registry_url
 
@@ -38,7 +39,7 @@ def staged_release_mail_send(stage_id: str, event: str) -> int:
     )
     if staged is None:
         return 0
-    maintainers = [m.user for m in staged.package.maintainers.select_related("user")]
+    maintainers = list(package_writers(staged.package))
     if event == "reminder":
         approved = set(staged.approvals.values_list("user_id", flat=True))
         people = [user for user in maintainers if user.pk not in approved]

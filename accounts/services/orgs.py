@@ -53,6 +53,13 @@ def org_for(actor: Actor, name: str, action: OrgAction) -> Org:
     return org
 
 
+def org_events_visible(org: Org, viewer):
+    """The org's history as `viewer` may see it: a package's events only for those who may
+    see the package's own history (its writers), as `registry.authz` Action.REVIEW says."""
+    visible = Package.objects.writable_by(viewer).values("pk")
+    return org.events.filter(Q(package__isnull=True) | Q(package__in=visible))
+
+
 def name_taken(name: str) -> bool:
     """User names and org names share one space: both are npm scopes."""
     return (

@@ -16,12 +16,22 @@ from accounts.second_factor import second_factor_require
 from accounts.services import two_factor
 from accounts.services.email_verification import email_verification_send
 from accounts.services.users import password_verify
+from portal.errors import PermissionDenied
 
 Mode = User.TwoFactorMode
 
 
+def _require_writable(actor: Actor) -> None:
+    if not actor.can_write:
+        raise PermissionDenied(
+            "This token is read-only, so it cannot change the account. Use a read-write token "
+            "(`npm login`)."
+        )
+
+
 def account_change_guard(actor: Actor, what: str) -> None:
-    """Account changes need the second factor in both npm modes."""
+    """Account changes need a token that may write, and the second factor in both npm modes."""
+    _require_writable(actor)
     if actor.user.has_two_factor:
         second_factor_require(
             actor, operation=f"profile:{what}", description={"command": f"profile {what}"}
@@ -30,6 +40,7 @@ def account_change_guard(actor: Actor, what: str) -> None:
 
 def profile_update(*, actor: Actor, changes: dict) -> User:
     """`npm profile set`: email, fullname and password (the client sends every key)."""
+    _require_writable(actor)
     user = actor.user
     email = changes.get("email")
     fullname = changes.get("fullname")
@@ -98,6 +109,7 @@ def password_set(*, actor: Actor, user: User, new: str, action: str) -> None:
 def cli_tfa_enable(*, actor: Actor, password: str, mode: str) -> str | None:
     """`npm profile enable-2fa <mode>`: an otpauth:// URI to confirm, or None if only the
     mode of an existing 2FA changed."""
+    _require_writable(actor)
     user = actor.user
     password_verify(actor=actor, username=user.username, password=password)
     if mode not in (Mode.AUTH_ONLY, Mode.AUTH_AND_WRITES):
@@ -117,6 +129,7 @@ def _pending_mode_key(user: User) -> str:
 
 
 def cli_tfa_confirm(*, actor: Actor, code: str) -> list[str]:
+    _require_writable(actor)
     user = actor.user
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None or user.has_two_factor:
@@ -130,6 +143,7 @@ def cli_tfa_confirm(*, actor: Actor, code: str) -> list[str]:
 
 
 def cli_tfa_disable(*, actor: Actor, password: str) -> None:
+    _require_writable(actor)
     user = actor.user
     password_verify(actor=actor, username=user.username, password=password)
     pending = TOTPDevice.objects.filter(user=user, confirmed=False)

@@ -22,7 +22,12 @@ from accounts.views.common import portal_actor
 from portal.errors import DomainError, NotFound
 from registry.authz import Action, OrgAction, decide, decide_org
 from registry.policy import package_policy
-from registry.services.team_grants import PERMISSIONS, team_grant_remove, team_grant_set
+from registry.services.team_grants import (
+    PERMISSIONS,
+    team_grant_remove,
+    team_grant_set,
+    team_grants_visible,
+)
 
 Role = Membership.Role
 
@@ -368,8 +373,10 @@ def team(request, org: Org, team: str):
     found = _team(org, team)
     in_team = found.members.select_related("user").order_by("user__username")
     others = org.memberships.exclude(user__team_memberships__team=found).select_related("user")
-    grants = found.grants.select_related("package").order_by("package__name")
-    packages = org.packages.filter(unpublished_at__isnull=True).order_by("name")
+    grants = team_grants_visible(found, request.user)
+    packages = (
+        org.packages.visible_to(request.user).filter(unpublished_at__isnull=True).order_by("name")
+    )
     context = _context(
         request,
         org,
@@ -476,5 +483,5 @@ def compliance(request, org: Org):
 
 @org_page(OrgAction.READ)
 def history(request, org: Org):
-    events = org.events.select_related("actor", "user")[:200]
+    events = orgs.org_events_visible(org, request.user).select_related("actor", "user")[:200]
     return render(request, "orgs/history.html", _context(request, org, events=events))

@@ -198,13 +198,7 @@ class TeamPackages(APIView):
     def get(self, request, org: str, team: str):
         actor = request_actor(request)
         team = _team_for(request, org, team, OrgAction.READ)
-        # A member sees only the names of packages they may see themselves.
-        visible = set(
-            Package.objects.filter(org=team.org)
-            .visible_to(actor.user)
-            .values_list("name", flat=True)
-        )
-        return _no_cache({n: p for n, p in team_packages(team).items() if n in visible})
+        return _no_cache(team_packages(team, actor.user))
 
     def put(self, request, org: str, team: str):
         team = _team_for(request, org, team, OrgAction.MANAGE)

@@ -138,12 +138,12 @@ def _known_publishers(package: Package) -> set[str]:
 
 
 def staged_releases_reviewable(actor: Actor):
-    """Staged releases this actor may see: those of packages they maintain."""
+    """Staged releases this actor may see: those of packages they may write (as a
+    maintainer, an org owner or admin, or through a read-write team grant)."""
     if actor.user is None:
         return StagedRelease.objects.none()
-    return StagedRelease.objects.filter(package__maintainers__user=actor.user).select_related(
-        "package"
-    )
+    writable = Package.objects.writable_by(actor.user).values("pk")
+    return StagedRelease.objects.filter(package__in=writable).select_related("package")
 
 
 def staged_release_for(

@@ -56,11 +56,20 @@ def team_grant_remove(*, actor: Actor, team: Team, package_name: str) -> None:
         event_record("org:revoke", actor=actor, package=package, details={"team": team.name})
 
 
-def team_packages(team: Team) -> dict[str, str]:
+def team_grants_visible(team: Team, viewer):
+    """The team's grants on packages `viewer` may see: a grant must not reveal a
+    restricted package's name to someone who cannot read it."""
+    visible = Package.objects.visible_to(viewer).values("pk")
+    return (
+        team.grants.filter(package__in=visible).select_related("package").order_by("package__name")
+    )
+
+
+def team_packages(team: Team, viewer) -> dict[str, str]:
     """{package: "read" | "write"}, as `npm access list packages org:team` shows them."""
     return {
         grant.package.name: "write"
         if grant.permission == TeamGrant.Permission.READ_WRITE
         else "read"
-        for grant in team.grants.select_related("package").order_by("package__name")
+        for grant in team_grants_visible(team, viewer)
     }
