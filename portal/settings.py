@@ -252,8 +252,8 @@ _manifest_static = env_bool("GATEHOUSE_MANIFEST_STATIC", not DEBUG and not EMBED
 WHITENOISE_USE_FINDERS = not _manifest_static
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-if WHITENOISE_USE_FINDERS:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
+# whitenoise warns about a missing root (before `collectstatic` has run, or in tests).
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
