@@ -8,7 +8,7 @@ The OpenAPI schema of what is here is at `/api/v1/schema/`.
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from accounts import api_orgs as orgs
+from accounts.rest import orgs
 
 app_name = "api"
 
