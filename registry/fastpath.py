@@ -74,7 +74,9 @@ def _buffered(response):
     if int(response.get("Content-Length", CACHED_TARBALL_BYTES + 1)) > CACHED_TARBALL_BYTES:
         return None
     body = b"".join(response.streaming_content)
-    response.close()
+    # Close the file itself: response.close() would send request_finished mid-request,
+    # which closes database connections the request is still using.
+    response.file_to_stream.close()
     buffered = _tarball_response(body, response["Content-Type"])
     for header in ("ETag", "Cache-Control"):
         buffered[header] = response[header]

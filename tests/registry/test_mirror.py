@@ -25,7 +25,6 @@ def test_publish_mirrors_packuments_and_tarball(client, alice_token, mirror):
     assert list(corgi["versions"]) == ["1.0.0"]
     served = client.get("/mirrored/-/mirrored-1.0.0.tgz")
     served_bytes = b"".join(served.streaming_content)
-    served.close()
     assert (mirror / "mirrored/-/mirrored-1.0.0.tgz").read_bytes() == served_bytes
     assert (mirror / "mirrored/index.json").read_bytes() == client.get("/mirrored").content
 
