@@ -105,8 +105,8 @@ def test_rejecting_frees_the_version_number_and_repeats_are_refused(npm, alice, 
     refused(
         npm("stage", "publish", cwd=folder, check=False),
         "E409",
-        "reject-x@1.0.0 is already staged and waits for approval. Approve it, or reject it to "
-        "stage it again; `npm stage list reject-x` shows its id.",
+        "reject-x@1.0.0 is staged and waits for approval. Approve or reject it first "
+        "(`npm stage list reject-x` shows its id), or release another version.",
     )
     rejected = npm("stage", "reject", first, codes.otp())
 
