@@ -22,7 +22,7 @@ BENCH_USER="${BENCH_USER:-bench}"
 BENCH_PASSWORD="${BENCH_PASSWORD:-bench-password-0123}"
 # gthread keeps client connections alive and overlaps DB waits; see RESULTS.md for the
 # worker/thread combinations tried on a 2-core machine.
-GUNICORN_ARGS="${GUNICORN_ARGS:---workers 3 --threads 4 --worker-class gthread}"
+GUNICORN_ARGS="${GUNICORN_ARGS:---workers 2 --threads 8 --worker-class gthread}"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
 export SECRET_KEY="${SECRET_KEY:-bench-only-not-a-secret-0123456789abcdefghijklmnop}"
