@@ -45,11 +45,11 @@ def packument_get(request, name: str):
         return _not_found(name)
     abbreviated = CORGI in request.META.get("HTTP_ACCEPT", "")
     columns = ("abbreviated", "abbreviated_etag") if abbreviated else ("full", "full_etag")
-    row = (
-        Packument.objects.filter(name=name)
-        .values_list("package_id", "restricted", "unpublished_at", *columns)
-        .first()
-    )
+    # [:1] rather than .first(): one row by a unique key needs no ORDER BY.
+    rows = Packument.objects.filter(name=name).values_list(
+        "package_id", "restricted", "unpublished_at", *columns
+    )[:1]
+    row = next(iter(rows), None)
     if row is None:
         return _not_found(name)
     package_id, restricted, unpublished_at, body, etag = row
@@ -85,13 +85,10 @@ def packument_get(request, name: str):
 @require_safe
 def tarball_get(request, name: str, filename: str):
     version = names.version_from_tarball_filename(name, filename)
-    row = (
-        Version.objects.filter(package__name=name, version=version, state=Version.State.PUBLISHED)
-        .values_list("package_id", "package__access", "blob_id", "blob__size")
-        .first()
-        if version
-        else None
-    )
+    rows = Version.objects.filter(
+        package__name=name, version=version, state=Version.State.PUBLISHED
+    ).values_list("package_id", "package__access", "blob_id", "blob__size")[:1]
+    row = next(iter(rows), None) if version else None
     if row is None:
         return _not_found(f"{name}/-/{filename}")
     package_id, access, sha512, size = row
