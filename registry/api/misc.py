@@ -1,5 +1,6 @@
 """Small registry endpoints: ping, search, stars, audit."""
 
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,7 +36,11 @@ class Search(APIView):
             actor=request_actor(request), text=text, size=size, offset=offset
         )
         return Response(
-            {"objects": [_search_object(p) for p in packages], "total": total, "time": ""}
+            {
+                "objects": [_search_object(p) for p in packages],
+                "total": total,
+                "time": timezone.now().isoformat(),
+            }
         )
 
 
