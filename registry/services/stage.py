@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.events import event_record
-from portal.errors import Conflict, NotFound, PermissionDenied
+from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from registry import semver
 from registry.authz import Action, authorize, decide
 from registry.blobs import blob_cleanup, blob_read
@@ -33,8 +33,8 @@ from registry.urls_public import registry_url
 Status = StagedRelease.Status
 
 
-class StageIdInvalid(NotFound):
-    status = 400
+class StageIdInvalid(DomainError):
+    """Not a stage id at all (npm would not send one): 400, unlike an unknown id's 404."""
 
 
 # Staging ------------------------------------------------------------------------------
