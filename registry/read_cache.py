@@ -44,6 +44,7 @@ class ReadCache:
         self._bytes = 0
         self._max_bytes = max_bytes
         self._epoch = 0
+        self.last_invalidated = ""
         self.healthy = False  # set by whoever guarantees invalidation
 
     def epoch(self) -> int:
@@ -75,6 +76,7 @@ class ReadCache:
     def invalidate(self, name: str) -> None:
         with self._lock:
             self._epoch += 1
+            self.last_invalidated = name
             for key in [key for key in self._entries if key[1] == name]:
                 self._bytes -= len(self._entries.pop(key).body)
 
