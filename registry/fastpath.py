@@ -15,8 +15,10 @@ import time
 
 from django.http import HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 
+from accounts.actors import client_ip
 from registry.api.reads import CORGI, etag_matches, packument_get, tarball_get
 from registry.read_cache import CachedRead, cache, read_cache_ready
+from registry.read_passes import reader_pass_allows, reader_pass_grant
 
 NAME = r"(?P<name>@[^/]+/[^/]+|[^/@-][^/]*)"
 PACKUMENT = re.compile(rf"^/{NAME}$")
@@ -55,20 +57,29 @@ class RegistryReadMiddleware:
     def _cached(self, request, key: tuple, answer):
         if not read_cache_ready():
             return answer()
+        name = key[1]
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None and (
+            not hit.restricted or reader_pass_allows(request, name, client_ip(request))
+        ):
             return _from_cache(request, hit)
         epoch = cache.epoch()
         response = answer()
-        if response.status_code == 200 and response.get("Cache-Control", "").startswith("public"):
-            response = _buffered(response)
-            if response is not None:
-                cache.put(key, _entry(response), epoch)
+        visibility = response.get("Cache-Control", "").partition(",")[0]
+        if response.status_code != 200 or visibility not in ("public", "private"):
+            return response
+        restricted = visibility == "private"
+        response = _buffered(response)
+        if response is not None:
+            cache.put(key, _entry(response, restricted), epoch)
+            if restricted:
+                reader_pass_grant(request, name, epoch)
         return response
 
 
 def _buffered(response):
-    """A response whose body is in memory (small tarballs are read in full), or None."""
+    """A response whose body is in memory (small tarballs are read in full), or None
+    when the body is too large to cache (the response is then sent as it is)."""
     if not getattr(response, "streaming", False):
         return response
     if int(response.get("Content-Length", CACHED_TARBALL_BYTES + 1)) > CACHED_TARBALL_BYTES:
@@ -91,7 +102,7 @@ def _tarball_response(body: bytes, content_type: str):
     return response
 
 
-def _entry(response) -> CachedRead:
+def _entry(response, restricted: bool) -> CachedRead:
     body = response.content if not response.streaming else response.cached_body
     return CachedRead(
         body=body,
@@ -100,6 +111,7 @@ def _entry(response) -> CachedRead:
         cache_control=response["Cache-Control"],
         vary=response.get("Vary", ""),
         stored_at=time.monotonic(),
+        restricted=restricted,
     )
 
 

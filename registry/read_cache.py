@@ -1,4 +1,4 @@
-"""Public packuments and small public tarballs, kept in each web process's memory.
+"""Packuments and small tarballs, kept in each web process's memory.
 
 A read that hits this cache costs no query. Entries are dropped the moment their package
 changes: every write that rebuilds a packument announces it (`read_cache_announce`), in
@@ -7,7 +7,11 @@ LISTEN/NOTIFY (delivered only when the writing transaction commits). A process w
 listener is not connected caches nothing, so it can never serve what it was not told
 about; the embedded mode (SQLite) is one process and needs no listener.
 
-Restricted packages are never cached: every read of one authenticates its reader.
+A restricted package's documents are cached like public ones but served only to a bearer
+token holding a *pass* for that package (registry.read_passes): the record that this
+token was allowed to read it. Passes go when the package changes, and all of them go
+when anything that decides who may read changes (tokens, people, memberships, teams,
+grants, maintainers), announced the same way under the name `ACCESS_CHANGED`.
 """
 
 import logging
@@ -16,6 +20,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
@@ -25,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "gatehouse_packages"
 MAX_AGE_SECONDS = 300  # a safety net only: invalidation is what keeps entries right
+# Not a package name: no valid name contains a colon.
+ACCESS_CHANGED = ":access"
+MAX_PASSES = 100_000
 
 
 @dataclass(frozen=True)
@@ -35,11 +43,25 @@ class CachedRead:
     cache_control: str
     vary: str
     stored_at: float
+    restricted: bool = False
+
+
+@dataclass
+class ReaderPass:
+    """A bearer token that was allowed to read one restricted package."""
+
+    token_id: int
+    expires_at: datetime | None
+    cidrs: tuple[str, ...]
+    noted_ip: str | None  # where its last use was recorded from, and when (monotonic)
+    noted_at: float
+    stored_at: float
 
 
 class ReadCache:
     def __init__(self, max_bytes: int):
         self._entries: OrderedDict[tuple, CachedRead] = OrderedDict()
+        self._passes: OrderedDict[tuple[str, str], ReaderPass] = OrderedDict()
         self._lock = threading.Lock()
         self._bytes = 0
         self._max_bytes = max_bytes
@@ -73,17 +95,42 @@ class ReadCache:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= len(evicted.body)
 
+    def pass_get(self, token_hash: str, name: str) -> ReaderPass | None:
+        if not self.healthy:
+            return None
+        with self._lock:
+            held = self._passes.get((token_hash, name))
+            if held is None or time.monotonic() - held.stored_at > MAX_AGE_SECONDS:
+                return None
+            return held
+
+    def pass_put(self, token_hash: str, name: str, held: ReaderPass, epoch: int) -> None:
+        """Store a pass decided while the epoch was `epoch`; nothing if anything changed since."""
+        with self._lock:
+            if not self.healthy or epoch != self._epoch:
+                return
+            self._passes[(token_hash, name)] = held
+            self._passes.move_to_end((token_hash, name))
+            while len(self._passes) > MAX_PASSES:
+                self._passes.popitem(last=False)
+
     def invalidate(self, name: str) -> None:
         with self._lock:
             self._epoch += 1
             self.last_invalidated = name
+            if name == ACCESS_CHANGED:
+                self._passes.clear()
+                return
             for key in [key for key in self._entries if key[1] == name]:
                 self._bytes -= len(self._entries.pop(key).body)
+            for key in [key for key in self._passes if key[1] == name]:
+                del self._passes[key]
 
     def reset(self, healthy: bool) -> None:
         with self._lock:
             self._epoch += 1
             self._entries.clear()
+            self._passes.clear()
             self._bytes = 0
             self.healthy = healthy
 
@@ -150,8 +197,9 @@ def read_cache_stop() -> None:
 
 
 def read_cache_announce(name: str) -> None:
-    """Called inside the transaction that changed `name`: every process forgets it on commit
-    (this one at once too, so its own later reads never see the old document)."""
+    """Called inside the transaction that changed `name` (or who may read: ACCESS_CHANGED):
+    every process forgets it on commit (this one at once too, so its own later reads never
+    see the old document or use a withdrawn pass)."""
     cache.invalidate(name)
     transaction.on_commit(partial(cache.invalidate, name))
     if connection.vendor == "postgresql":

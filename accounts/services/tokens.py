@@ -55,27 +55,32 @@ def token_authenticate(secret: str, *, ip: str | None) -> Token:
             "Run `npm login` to get a new one."
         )
     now = timezone.now()
-    if token.expires_at is not None and token.expires_at <= now:
-        raise InvalidToken(
-            f"This access token expired on {token.expires_at:%Y-%m-%d}. Run `npm login`."
-        )
-    if token.cidr_whitelist and not _ip_allowed(ip, token.cidr_whitelist):
-        raise InvalidToken(f"This access token may not be used from {ip}.")
-    _note_use(token, ip, now)
+    token_limits_check(expires_at=token.expires_at, cidrs=token.cidr_whitelist, ip=ip, now=now)
+    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION
+    if stale or token.last_used_ip != ip:
+        token_use_record(token.pk, ip=ip, now=now)
     return token
 
 
-def _ip_allowed(ip: str | None, cidrs: list[str]) -> bool:
+def token_limits_check(*, expires_at, cidrs, ip: str | None, now) -> None:
+    """Raise InvalidToken when a token with these limits may not be used now, from `ip`.
+
+    Also asked by registry.read_passes, which remembers a token's limits between reads."""
+    if expires_at is not None and expires_at <= now:
+        raise InvalidToken(f"This access token expired on {expires_at:%Y-%m-%d}. Run `npm login`.")
+    if cidrs and not _ip_allowed(ip, cidrs):
+        raise InvalidToken(f"This access token may not be used from {ip}.")
+
+
+def _ip_allowed(ip: str | None, cidrs) -> bool:
     if ip is None:
         return False
     address = ipaddress.ip_address(ip)
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
-def _note_use(token: Token, ip: str | None, now) -> None:
-    stale = token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION
-    if stale or token.last_used_ip != ip:
-        Token.objects.filter(pk=token.pk).update(last_used_at=now, last_used_ip=ip)
+def token_use_record(token_id: int, *, ip: str | None, now) -> None:
+    Token.objects.filter(pk=token_id).update(last_used_at=now, last_used_ip=ip)
 
 
 def tokens_of(user: User):
