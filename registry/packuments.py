@@ -8,13 +8,11 @@ own transaction, so readers see either the old document or the new one.
 import hashlib
 import json
 from datetime import UTC
-from functools import partial
 
-from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from registry import semver
+from registry.mirror import mirror_schedule
 from registry.models import DistTag, Package, Packument, Version
 from registry.read_cache import read_cache_announce
 from registry.urls_public import tarball_url
@@ -61,15 +59,22 @@ def packument_rebuild(package: Package) -> Packument | None:
     Staged versions never appear: not in `versions`, not in `time`. A name that has only
     staged releases stays a 404 for installers.
     """
-    rows = list(package.versions.exclude(state=Version.State.STAGED).order_by("published_at", "id"))
+    # Every version's readme stays in the database: the document carries only the latest's
+    # (read once, below), and a package's readmes together can run to megabytes.
+    rows = list(
+        package.versions.exclude(state=Version.State.STAGED)
+        .defer("readme")
+        .order_by("published_at", "id")
+    )
     if not rows:
         Packument.objects.filter(package=package).delete()
         return None
     published = [v for v in rows if v.state == Version.State.PUBLISHED]
-    tags = {
-        tag.tag: tag.version.version
-        for tag in DistTag.objects.filter(package=package).select_related("version").order_by("tag")
-    }
+    tags = dict(
+        DistTag.objects.filter(package=package)
+        .order_by("tag")
+        .values_list("tag", "version__version")
+    )
     maintainers = [
         {"name": m.user.username, "email": m.user.email}
         for m in package.maintainers.select_related("user")
@@ -171,8 +176,5 @@ def packument_touch(package: Package) -> Packument | None:
     packument = packument_rebuild(package)
     package.save()
     read_cache_announce(package.name)
-    if settings.GATEHOUSE_MIRROR_DIR:
-        from registry.tasks import mirror_package
-
-        transaction.on_commit(partial(mirror_package.delay, package.pk))
+    mirror_schedule(package)
     return packument

@@ -1,9 +1,14 @@
 """The file mirror a front proxy serves: public packages only, always consistent."""
 
 import json
+import os
+from contextlib import contextmanager
+from unittest.mock import patch
 
 import pytest
 
+from registry.models import Package
+from registry.tasks import mirror_package as mirror_package_task
 from tests.registry.helpers import publish, write
 
 # The mirror is written after commit, so these tests need real transactions.
@@ -51,3 +56,84 @@ def test_mirror_follows_dist_tags_and_unpublish(client, alice_token, mirror):
 def test_mirror_is_off_by_default(client, alice_token, tmp_path):
     publish(client, alice_token, "unmirrored", "1.0.0")
     assert not (tmp_path / "mirror").exists()
+
+
+@contextmanager
+def tarball_stats(mirror):
+    """The mirrored tarball files something stat()s meanwhile: each one a per-version cost."""
+    seen = []
+    real_stat = os.stat
+    root = str(mirror.resolve())
+
+    def stat(path, *args, **kwargs):
+        if isinstance(path, str | os.PathLike):
+            name = os.fspath(path)
+            if name.startswith(root) and name.endswith(".tgz"):
+                seen.append(name)
+        return real_stat(path, *args, **kwargs)
+
+    with patch("os.stat", stat):
+        yield seen
+
+
+def inodes(folder) -> dict[str, int]:
+    return {path.name: path.stat().st_ino for path in folder.iterdir()}
+
+
+def test_a_publish_copies_only_its_own_tarball(client, alice_token, mirror):
+    for minor in range(5):
+        assert publish(client, alice_token, "long-lived", f"1.{minor}.0").status_code == 201
+    tarballs = mirror / "long-lived/-"
+    before = inodes(tarballs)
+
+    with tarball_stats(mirror) as stats:
+        assert publish(client, alice_token, "long-lived", "1.5.0").status_code == 201
+
+    after = inodes(tarballs)
+    assert set(after) == {f"long-lived-1.{minor}.0.tgz" for minor in range(6)}
+    assert {name: after[name] for name in before} == before  # not rewritten
+    assert stats == []  # one listing of the folder, no look at each earlier tarball
+    assert "1.5.0" in json.loads((mirror / "long-lived/index.json").read_text())["versions"]
+
+
+def test_unpublishing_a_version_removes_only_its_tarball(client, alice_token, mirror):
+    for version in ("1.0.0", "1.1.0", "2.0.0"):
+        publish(client, alice_token, "pruned", version)
+    tarballs = mirror / "pruned/-"
+    # A file another run of the mirror is still writing, to rename into place.
+    (tarballs / ".tmp-in-progress").write_bytes(b"partial")
+    before = inodes(tarballs)
+    document = client.get("/pruned").json()
+    del document["versions"]["1.1.0"]
+
+    response = write(client, "put", f"/pruned/-rev/{document['_rev']}", alice_token, document)
+
+    assert response.status_code == 200, response.content
+    assert inodes(tarballs) == {
+        name: inode for name, inode in before.items() if name != "pruned-1.1.0.tgz"
+    }
+    assert list(json.loads((mirror / "pruned/index.json").read_text())["versions"]) == [
+        "1.0.0",
+        "2.0.0",
+    ]
+
+
+@pytest.mark.parametrize("change", ["restrict", "unpublish"])
+def test_a_package_leaves_the_mirror_before_any_worker_runs(
+    client, alice_token, mirror, monkeypatch, change
+):
+    publish(client, alice_token, "@alice/opened", "1.0.0", access="public")
+    assert (mirror / "@alice/opened/-/opened-1.0.0.tgz").exists()
+    queued = []
+    monkeypatch.setattr(mirror_package_task, "delay", queued.append)  # no worker yet
+
+    if change == "restrict":  # npm access set status=private
+        body = {"access": "restricted"}
+        response = write(client, "post", "/-/package/@alice/opened/access", alice_token, body)
+    else:
+        rev = client.get("/@alice/opened").json()["_rev"]
+        response = write(client, "delete", f"/@alice/opened/-rev/{rev}", alice_token)
+
+    assert response.status_code == 200, response.content
+    assert not (mirror / "@alice/opened").exists()
+    assert queued == [Package.objects.get(name="@alice/opened").pk]  # the task still runs
