@@ -5,13 +5,18 @@ login token (`alice_token`, …) minted through the same service the npm CLI use
 """
 
 import os
+import socket
+import uuid
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
+from kombu import pools
 
 from accounts.actors import Actor
 from accounts.models import User
 from accounts.services.tokens import token_issue
+from portal.celery import app
 from registry.read_cache import cache as read_cache
 from registry.read_cache import read_cache_stop
 
@@ -19,6 +24,7 @@ from registry.read_cache import read_cache_stop
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct horse battery staple"
+BROKER = os.environ.get("GATEHOUSE_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 def pytest_collection_modifyitems(items):
@@ -43,6 +49,19 @@ def _fast_and_isolated(settings, tmp_path):
     read_cache.reset(healthy=read_cache.healthy)  # each test starts from its own database
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory, django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, test in a file as the embedded mode runs, not in Django's shared in-memory
+    database: that one fails a second connection at once ("table is locked") where a file
+    makes it wait (busy timeout, BEGIN IMMEDIATE), so tests with threads would flake."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -91,3 +110,58 @@ def bob_token(bob):
 @pytest.fixture
 def carol_token(carol):
     return issue_token(carol)
+
+
+# A real Celery worker -----------------------------------------------------------------------
+# Most tests run tasks eagerly; those that prove the path production takes (enqueued on
+# commit, carried by Redis, consumed by a worker) ask for `real_worker`.
+
+
+def _redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _drop_connections() -> None:
+    """Forget every broker connection and producer made under the previous settings.
+
+    Even eager tasks open a producer, so an earlier test leaves one pointing at Celery's
+    default broker. kombu keeps its pools in process-wide registries keyed by connection;
+    closing a pool without removing it leaves a closed pool that the next producer would
+    be handed."""
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def real_worker():
+    """A worker thread consuming from Redis, under a key prefix of its own so that nobody
+    else's worker (another test run on this machine) takes our tasks, nor we theirs.
+
+    Without Redis the test is skipped, except in CI, where it fails."""
+    if not _redis_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("Redis is not running on 127.0.0.1:6379; CI must start it")
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    keys = ("task_always_eager", "broker_url", "broker_transport_options")
+    previous = {key: app.conf[key] for key in keys}
+    had_pool = app._pool is not None
+    app.conf.update(
+        task_always_eager=False,
+        broker_url=BROKER,
+        broker_transport_options={"global_keyprefix": f"gatehouse-test-{uuid.uuid4().hex}:"},
+    )
+    _drop_connections()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            yield
+    finally:
+        app.conf.update(previous)
+        _drop_connections()
+        if had_pool:
+            # Leave the app as we found it: with a pool, now for the restored broker.
+            app.pool  # noqa: B018

@@ -1,12 +1,12 @@
 """Enrolling, using and removing second factors in a real browser, under the CSP."""
 
 import pytest
-from playwright.sync_api import expect
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
+from playwright.sync_api import expect
 
 from accounts.actors import Actor
 from accounts.models import OTPChallenge, RecoveryCode, Token, User

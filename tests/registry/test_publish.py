@@ -883,20 +883,15 @@ def test_publish_of_a_new_name_is_reauthorized_when_someone_else_created_it_mean
 def make_commits_meet(monkeypatch):
     """Once armed, both publishes pass every check before either commits, so both saw the version free.
 
-    On PostgreSQL the two transactions then really overlap. The in-memory SQLite test
-    database fails a second writer at once instead of waiting as the embedded file
-    database does (BEGIN IMMEDIATE with a busy timeout), so there writers take turns.
+    On PostgreSQL the two transactions then really overlap. On SQLite (a file, as in the
+    embedded mode) BEGIN IMMEDIATE makes the second writer wait, so there they take turns.
     """
     real_commit = publish_service._publish_commit
     barrier = threading.Barrier(2)
-    sqlite_writer = threading.Lock() if connection.vendor == "sqlite" else None
 
     def commit(*args):
         barrier.wait(timeout=20)
-        if sqlite_writer is None:
-            return real_commit(*args)
-        with sqlite_writer:
-            return real_commit(*args)
+        return real_commit(*args)
 
     return lambda: monkeypatch.setattr(publish_service, "_publish_commit", commit)
 

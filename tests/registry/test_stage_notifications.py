@@ -1,25 +1,20 @@
 """Emails about staged releases: through a real Celery worker over Redis (the path production
 takes: enqueued on commit, consumed by a worker), and eagerly for who gets which email."""
 
-import os
-import socket
 import threading
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
-from kombu import pools
 
 from accounts.actors import Actor
 from accounts.models import Org
 from accounts.services.tokens import token_issue
-from portal.celery import app
 from registry.models import Maintainer, Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_mail_send, staged_release_notify
 from registry.services.stage import staged_release_approve, staged_release_reject
@@ -28,59 +23,8 @@ from tests.accounts.factors import enroll_app
 from tests.registry.helpers import publish
 from tests.registry.test_staging_views import RISKY, stage
 
-BROKER = os.environ.get("GATEHOUSE_TEST_BROKER_URL", "redis://127.0.0.1:6379/14")
 WAIT_SECONDS = 20
 Status = StagedRelease.Status
-
-
-# A real worker ------------------------------------------------------------------------------
-
-
-def _redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _drop_connections() -> None:
-    """Forget every broker connection and producer made under the previous settings.
-
-    kombu keeps its pools in process-wide registries keyed by connection; closing a pool
-    without removing it leaves a closed pool that the next producer would be handed."""
-    pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def real_worker():
-    """A worker thread consuming from Redis, under a key prefix of its own so that nobody
-    else's worker (another test run on this machine) takes our tasks, nor we theirs."""
-    if not _redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("Redis is not running on 127.0.0.1:6379; CI must start it")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
-    keys = ("task_always_eager", "broker_url", "broker_transport_options")
-    previous = {key: app.conf[key] for key in keys}
-    had_pool = app._pool is not None
-    app.conf.update(
-        task_always_eager=False,
-        broker_url=BROKER,
-        broker_transport_options={"global_keyprefix": f"gatehouse-test-{uuid.uuid4().hex}:"},
-    )
-    _drop_connections()
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        app.conf.update(previous)
-        _drop_connections()
-        if had_pool:
-            # Leave a fresh pool for the restored broker, as we found one: the fixture in
-            # tests/test_celery_worker.py closes `app.pool` and breaks if it must create it.
-            app.pool  # noqa: B018
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 decisions on one staged release, each in its own thread and connection. They must hold
 on PostgreSQL, where the transactions really overlap.
 
-The in-memory SQLite test database fails a second writer at once instead of waiting as the
-embedded file database does (BEGIN IMMEDIATE with a busy timeout), so there the
-transactions take turns; both requests still pass every check before either commits.
+On SQLite (a file, as in the embedded mode) BEGIN IMMEDIATE makes the second writer wait
+for the first to commit, so there the transactions take turns.
 """
 
 import json
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -49,12 +48,11 @@ class Meeting:
 
     def __init__(self):
         self.barrier = threading.Barrier(2)
-        self.sqlite_writer = threading.Lock() if connection.vendor == "sqlite" else None
 
     @contextmanager
     def around(self, context):
         self.barrier.wait(timeout=20)
-        with self.sqlite_writer or nullcontext(), context as value:
+        with context as value:
             yield value
 
 
