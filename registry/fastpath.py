@@ -69,17 +69,18 @@ class RegistryReadMiddleware:
         if response.status_code != 200 or visibility not in ("public", "private"):
             return response
         restricted = visibility == "private"
-        response = _buffered(response)
-        if response is not None:
-            cache.put(key, _entry(response, restricted), epoch)
-            if restricted:
-                reader_pass_grant(request, name, epoch)
-        return response
+        buffered = _buffered(response)
+        if buffered is None:
+            return response  # too large to keep: streamed from storage every time
+        cache.put(key, _entry(buffered, restricted), epoch)
+        if restricted:
+            reader_pass_grant(request, name, epoch)
+        return buffered
 
 
 def _buffered(response):
     """A response whose body is in memory (small tarballs are read in full), or None
-    when the body is too large to cache (the response is then sent as it is)."""
+    when the body is too large to keep."""
     if not getattr(response, "streaming", False):
         return response
     if int(response.get("Content-Length", CACHED_TARBALL_BYTES + 1)) > CACHED_TARBALL_BYTES:

@@ -5,6 +5,7 @@ import time
 import psycopg
 import pytest
 
+from registry import fastpath
 from registry.read_cache import CachedRead, ReadCache, cache
 from tests.registry.helpers import (
     on_postgresql,
@@ -101,3 +102,19 @@ def test_the_cache_stays_within_its_memory():
             local.epoch(),
         )
     assert sum(1 for index in range(20) if local.get(("packument", f"p{index}", False))) == 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tarball_too_large_to_keep_is_read_once_and_streamed(
+    client, alice_token, monkeypatch, django_assert_num_queries
+):
+    publish(client, alice_token, "big", "1.0.0")
+    read_cache_settle()
+    monkeypatch.setattr(fastpath, "CACHED_TARBALL_BYTES", 16)
+
+    with django_assert_num_queries(1):  # the view's own lookup, once
+        response = client.get("/big/-/big-1.0.0.tgz")
+        body = b"".join(response.streaming_content)
+
+    assert response.status_code == 200 and len(body) == int(response["Content-Length"]) > 16
+    assert cache.get(("tarball", "big", "big-1.0.0.tgz")) is None
