@@ -1,7 +1,8 @@
 """A file mirror of public packuments and tarballs, for a front proxy to serve.
 
-When `GATEHOUSE_MIRROR_DIR` is set, every write to a package ends (after commit, through
-a Celery task) with its public documents and tarballs written under that folder:
+When `GATEHOUSE_MIRROR_DIR` is set, every write to a package ends (at commit, in the
+writing process, and again from a Celery task) with its public documents and tarballs
+written under that folder:
 
     <dir>/<name>/index.json          full packument
     <dir>/<name>/index.corgi.json    abbreviated packument
@@ -31,13 +32,31 @@ TEMPORARY_PREFIX = ".tmp-"
 COPY_BATCH = 500
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def _write_atomically(path: Path, data: bytes, *, replacing: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX)
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     os.chmod(temporary, 0o644)
+    if replacing:
+        _advance_mtime(temporary, path)
     os.replace(temporary, path)
+
+
+def _advance_mtime(new: str, old: Path) -> None:
+    """Give a rewritten document a later whole-second mtime than the one it replaces.
+
+    nginx's ETag is the file's mtime in seconds and its size, so two rewrites of equal size
+    within one second (a dist-tag moved to a version of the same length) would keep the
+    ETag, and a client revalidating the old document would be told it is still current.
+    """
+    try:
+        previous = int(os.stat(old).st_mtime)
+    except FileNotFoundError:
+        return
+    now = int(os.stat(new).st_mtime)
+    if now <= previous:
+        os.utime(new, (previous + 1, previous + 1))
 
 
 def mirror_path(name: str) -> Path:
@@ -51,16 +70,22 @@ def mirror_path(name: str) -> Path:
 def mirror_schedule(package: Package) -> None:
     """After the caller's commit, bring the package's mirror in line (no-op without one).
 
-    The task does the copying. A package that anyone could read until now may need a
-    credential from now on, though, and the proxy serves whatever it finds: so its folder
-    goes on commit, here, rather than whenever a worker gets to it. The task is queued all
-    the same, to take away files a worker that read the package before the change may
-    write after this removal.
+    The writing process does it at once, at commit: the proxy serves whatever it finds, so
+    a package that needs a credential from now on must leave the folder before anyone else
+    reads it, and an `npm install` right after `npm publish` should find the new version.
+    The task is queued all the same. Two processes writing one package can finish in
+    either order, leaving the older documents, and the task (run after both) puts the
+    latest back; it is also the retry when the immediate write fails.
     """
     if not settings.GATEHOUSE_MIRROR_DIR:
         return
-    if package.is_restricted or package.unpublished_at is not None:
-        transaction.on_commit(partial(mirror_remove, package.name))
+    package_id = package.pk
+
+    def mirror_at_commit():  # not a partial: a robust callback's failure is logged by name
+        mirror_package(package_id)
+
+    # robust: the write is committed whatever happens to its mirror; the task follows.
+    transaction.on_commit(mirror_at_commit, robust=True)
     transaction.on_commit(partial(tasks.mirror_package.delay, package.pk))
 
 
@@ -93,8 +118,8 @@ def mirror_package(package_id: int) -> None:
     for stale in present - wanted:
         (tarballs / stale).unlink(missing_ok=True)
     # Documents last: a proxy must never hand out a packument naming a tarball not yet there.
-    _write_atomically(folder / "index.corgi.json", bytes(packument.abbreviated))
-    _write_atomically(folder / "index.json", bytes(packument.full))
+    _write_atomically(folder / "index.corgi.json", bytes(packument.abbreviated), replacing=True)
+    _write_atomically(folder / "index.json", bytes(packument.full), replacing=True)
 
 
 def _tarballs_present(tarballs: Path) -> set[str]:

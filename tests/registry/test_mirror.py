@@ -137,3 +137,51 @@ def test_a_package_leaves_the_mirror_before_any_worker_runs(
     assert response.status_code == 200, response.content
     assert not (mirror / "@alice/opened").exists()
     assert queued == [Package.objects.get(name="@alice/opened").pk]  # the task still runs
+
+
+def test_a_new_version_is_mirrored_before_any_worker_runs(client, alice_token, mirror, monkeypatch):
+    publish(client, alice_token, "fresh", "1.0.0")
+    queued = []
+    monkeypatch.setattr(mirror_package_task, "delay", queued.append)  # no worker yet
+
+    assert publish(client, alice_token, "fresh", "1.1.0").status_code == 201
+
+    corgi = json.loads((mirror / "fresh/index.corgi.json").read_text())
+    assert list(corgi["versions"]) == ["1.0.0", "1.1.0"]
+    assert (mirror / "fresh/-/fresh-1.1.0.tgz").exists()
+    assert queued == [Package.objects.get(name="fresh").pk]
+
+
+def test_a_failed_mirror_write_leaves_the_publish_and_the_task(
+    client, alice_token, mirror, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(mirror_package_task, "delay", queued.append)
+    mirror.mkdir()
+    (mirror / "blocked").write_text("a file where the package's folder should be")
+
+    assert publish(client, alice_token, "blocked", "1.0.0").status_code == 201
+
+    assert client.get("/blocked").status_code == 200
+    assert queued == [Package.objects.get(name="blocked").pk]
+
+
+def _nginx_etag(path) -> tuple[int, int]:
+    """What nginx builds its ETag from: the mtime in whole seconds and the size."""
+    status = os.stat(path)
+    return int(status.st_mtime), status.st_size
+
+
+def test_a_rewrite_of_equal_size_still_changes_the_proxy_etag(client, alice_token, mirror):
+    publish(client, alice_token, "retag", "1.0.0")
+    publish(client, alice_token, "retag", "1.1.0")
+    corgi = mirror / "retag/index.corgi.json"
+    tag = "/-/package/retag/dist-tags/stable"
+    etags, bodies = [], []
+    for version in ("1.0.0", "1.1.0", "1.0.0"):  # faster than a second, same sizes
+        assert write(client, "put", tag, alice_token, version).status_code == 200
+        etags.append(_nginx_etag(corgi))
+        bodies.append(corgi.read_bytes())
+
+    assert len({size for _, size in etags}) == 1 and len(set(bodies)) == 3
+    assert len(set(etags)) == 3
