@@ -86,7 +86,9 @@ def mirror_schedule(package: Package) -> None:
 
     # robust: the write is committed whatever happens to its mirror; the task follows.
     transaction.on_commit(mirror_at_commit, robust=True)
-    transaction.on_commit(partial(tasks.mirror_package.delay, package.pk))
+    if not tasks.mirror_package.app.conf.task_always_eager:
+        # Eager tasks (no broker: one process) would only do the same write again.
+        transaction.on_commit(partial(tasks.mirror_package.delay, package.pk))
 
 
 def mirror_remove(name: str) -> None:

@@ -16,6 +16,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
+def queued(monkeypatch) -> list:
+    """Mirror tasks sent to a broker (none is running): the backstop after each write."""
+    sent = []
+    monkeypatch.setitem(mirror_package_task.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(mirror_package_task, "delay", sent.append)
+    return sent
+
+
+@pytest.fixture
 def mirror(settings, tmp_path):
     settings.GATEHOUSE_MIRROR_DIR = str(tmp_path / "mirror")
     return tmp_path / "mirror"
@@ -120,12 +129,11 @@ def test_unpublishing_a_version_removes_only_its_tarball(client, alice_token, mi
 
 @pytest.mark.parametrize("change", ["restrict", "unpublish"])
 def test_a_package_leaves_the_mirror_before_any_worker_runs(
-    client, alice_token, mirror, monkeypatch, change
+    client, alice_token, mirror, queued, change
 ):
     publish(client, alice_token, "@alice/opened", "1.0.0", access="public")
     assert (mirror / "@alice/opened/-/opened-1.0.0.tgz").exists()
-    queued = []
-    monkeypatch.setattr(mirror_package_task, "delay", queued.append)  # no worker yet
+    queued.clear()
 
     if change == "restrict":  # npm access set status=private
         body = {"access": "restricted"}
@@ -139,10 +147,9 @@ def test_a_package_leaves_the_mirror_before_any_worker_runs(
     assert queued == [Package.objects.get(name="@alice/opened").pk]  # the task still runs
 
 
-def test_a_new_version_is_mirrored_before_any_worker_runs(client, alice_token, mirror, monkeypatch):
+def test_a_new_version_is_mirrored_before_any_worker_runs(client, alice_token, mirror, queued):
     publish(client, alice_token, "fresh", "1.0.0")
-    queued = []
-    monkeypatch.setattr(mirror_package_task, "delay", queued.append)  # no worker yet
+    queued.clear()
 
     assert publish(client, alice_token, "fresh", "1.1.0").status_code == 201
 
@@ -152,11 +159,7 @@ def test_a_new_version_is_mirrored_before_any_worker_runs(client, alice_token, m
     assert queued == [Package.objects.get(name="fresh").pk]
 
 
-def test_a_failed_mirror_write_leaves_the_publish_and_the_task(
-    client, alice_token, mirror, monkeypatch
-):
-    queued = []
-    monkeypatch.setattr(mirror_package_task, "delay", queued.append)
+def test_a_failed_mirror_write_leaves_the_publish_and_the_task(client, alice_token, mirror, queued):
     mirror.mkdir()
     (mirror / "blocked").write_text("a file where the package's folder should be")
 
@@ -185,3 +188,14 @@ def test_a_rewrite_of_equal_size_still_changes_the_proxy_etag(client, alice_toke
 
     assert len({size for _, size in etags}) == 1 and len(set(bodies)) == 3
     assert len(set(etags)) == 3
+
+
+def test_without_a_broker_the_writing_process_mirrors_once(
+    client, alice_token, mirror, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(mirror_package_task, "delay", sent.append)  # tasks run eagerly here
+
+    assert publish(client, alice_token, "single", "1.0.0").status_code == 201
+
+    assert (mirror / "single/index.json").exists() and sent == []
