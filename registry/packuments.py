@@ -53,8 +53,8 @@ def _dumps(document: dict) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def packument_rebuild(package: Package) -> Packument | None:
-    """Store the package's documents; None (and no document) while nothing was released.
+def packument_rebuild(package: Package) -> None:
+    """Store the package's documents, or none while nothing was released.
 
     Staged versions never appear: not in `versions`, not in `time`. A name that has only
     staged releases stays a 404 for installers.
@@ -68,17 +68,14 @@ def packument_rebuild(package: Package) -> Packument | None:
     )
     if not rows:
         Packument.objects.filter(package=package).delete()
-        return None
+        return
     published = [v for v in rows if v.state == Version.State.PUBLISHED]
     tags = dict(
         DistTag.objects.filter(package=package)
         .order_by("tag")
         .values_list("tag", "version__version")
     )
-    maintainers = [
-        {"name": m.user.username, "email": m.user.email}
-        for m in package.maintainers.select_related("user")
-    ]
+    maintainers = maintainers_listed(package)
     latest = _latest(published, tags)
     package.latest_version = latest.version if latest else ""
     full = _full_document(package, rows, published, tags, maintainers, latest)
@@ -86,21 +83,30 @@ def packument_rebuild(package: Package) -> Packument | None:
     full = {"_id": package.name, "_rev": rev, **full}
     full_bytes = _dumps(full)
     abbreviated_bytes = _dumps(_abbreviated_document(package, published, tags))
-    packument, _ = Packument.objects.update_or_create(
-        package=package,
-        defaults={
-            "name": package.name,
-            "restricted": package.is_restricted,
-            "unpublished_at": package.unpublished_at,
-            "rev": rev,
-            "full": full_bytes,
-            "full_etag": f'"f{rev}"',
-            "abbreviated": abbreviated_bytes,
-            "abbreviated_etag": f'"a{package.revision}-{hashlib.sha256(abbreviated_bytes).hexdigest()[:32]}"',
-            "modified_at": package.modified_at,
-        },
-    )
-    return packument
+    fields = {
+        "name": package.name,
+        "restricted": package.is_restricted,
+        "unpublished_at": package.unpublished_at,
+        "rev": rev,
+        "full": full_bytes,
+        "full_etag": f'"f{rev}"',
+        "abbreviated": abbreviated_bytes,
+        "abbreviated_etag": f'"a{package.revision}-{hashlib.sha256(abbreviated_bytes).hexdigest()[:32]}"',
+        "modified_at": package.modified_at,
+    }
+    # An UPDATE rather than update_or_create, which would first read the old documents
+    # (megabytes for a long history) only to overwrite them. The caller holds the package
+    # lock, so nobody creates the row between the two statements.
+    if not Packument.objects.filter(package=package).update(**fields):
+        Packument.objects.create(package=package, **fields)
+
+
+def maintainers_listed(package: Package) -> list[dict]:
+    """The `maintainers` of a packument or manifest: npm's name and email, nothing more."""
+    return [
+        {"name": username, "email": email}
+        for username, email in package.maintainers.values_list("user__username", "user__email")
+    ]
 
 
 def _latest(published: list[Version], tags: dict[str, str]) -> Version | None:
@@ -166,15 +172,14 @@ def _abbreviated_document(package, published, tags) -> dict:
     }
 
 
-def packument_touch(package: Package) -> Packument | None:
+def packument_touch(package: Package) -> None:
     """Record a write to `package`: bump its revision and rebuild its documents.
 
     The caller holds the package row lock (see `services.common.package_lock`).
     """
     package.revision += 1
     package.modified_at = timezone.now()
-    packument = packument_rebuild(package)
+    packument_rebuild(package)
     package.save()
     read_cache_announce(package.name)
     mirror_schedule(package)
-    return packument

@@ -19,7 +19,7 @@ from registry.blobs import blob_cleanup, blob_store
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
 from registry.models import Dependency, DistTag, Maintainer, Package, TeamGrant, Version
-from registry.packuments import packument_touch
+from registry.packuments import maintainers_listed, packument_touch
 from registry.policy import dependencies_check
 from registry.tarballs import Digests, TarballInfo, TarballLimits, tarball_digests, tarball_inspect
 
@@ -250,10 +250,7 @@ def version_row_create(
         **prepared.manifest,
         "_id": f"{request.name}@{request.version}",
         "_npmUser": {"name": actor.user.username, "email": actor.user.email},
-        "maintainers": [
-            {"name": m.user.username, "email": m.user.email}
-            for m in package.maintainers.select_related("user")
-        ],
+        "maintainers": maintainers_listed(package),
         "dist": {
             "integrity": digests.integrity,
             "shasum": digests.shasum,
@@ -284,10 +281,9 @@ def version_row_create(
 def version_go_live(package: Package, version: Version, tag: str) -> None:
     """Make a version installable: tags, the package's summary, and its packuments."""
     DistTag.objects.update_or_create(package=package, tag=tag, defaults={"version": version})
-    if tag == "latest" or not package.dist_tags.filter(tag="latest").exists():
-        DistTag.objects.update_or_create(
-            package=package, tag="latest", defaults={"version": version}
-        )
+    if tag != "latest" and not package.dist_tags.filter(tag="latest").exists():
+        # As on npm, a package always has a `latest`: its first release gets it, any tag.
+        DistTag.objects.create(package=package, tag="latest", version=version)
     package.description = str(version.manifest.get("description") or "")[:5000]
     keywords = version.manifest.get("keywords")
     package.keywords = [str(k) for k in keywords][:50] if isinstance(keywords, list) else []
