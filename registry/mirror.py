@@ -88,7 +88,7 @@ def mirror_schedule(package: Package) -> None:
     transaction.on_commit(mirror_at_commit, robust=True)
     if not tasks.mirror_package.app.conf.task_always_eager:
         # Eager tasks (no broker: one process) would only do the same write again.
-        transaction.on_commit(partial(tasks.mirror_package.delay, package.pk))
+        transaction.on_commit(partial(tasks.mirror_package.delay, package_id))
 
 
 def mirror_remove(name: str) -> None:
@@ -122,6 +122,14 @@ def mirror_package(package_id: int) -> None:
     # Documents last: a proxy must never hand out a packument naming a tarball not yet there.
     _write_atomically(folder / "index.corgi.json", bytes(packument.abbreviated), replacing=True)
     _write_atomically(folder / "index.json", bytes(packument.full), replacing=True)
+    # A change that restricts the package removes its folder at that change's commit. If
+    # the commit fell while this run was writing, the files just written must go again;
+    # if it falls after this check, its own removal comes after these writes.
+    still_public = Package.objects.filter(
+        pk=package_id, access=Package.Access.PUBLIC, unpublished_at__isnull=True
+    )
+    if not still_public.exists():
+        mirror_remove(package.name)
 
 
 def _tarballs_present(tarballs: Path) -> set[str]:

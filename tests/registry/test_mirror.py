@@ -7,6 +7,7 @@ from unittest.mock import patch
 
 import pytest
 
+from registry import mirror as mirror_module
 from registry.models import Package
 from registry.tasks import mirror_package as mirror_package_task
 from tests.registry.helpers import publish, write
@@ -199,3 +200,22 @@ def test_without_a_broker_the_writing_process_mirrors_once(
     assert publish(client, alice_token, "single", "1.0.0").status_code == 201
 
     assert (mirror / "single/index.json").exists() and sent == []
+
+
+def test_a_package_restricted_while_its_mirror_is_written_leaves_no_files(
+    client, alice_token, mirror, monkeypatch
+):
+    publish(client, alice_token, "@alice/racing", "1.0.0", access="public")
+    package = Package.objects.get(name="@alice/racing")
+    real_write = mirror_module._write_atomically
+
+    def restricted_meanwhile(path, data, **kwargs):
+        # Another request restricts the package and, at its commit, removes the folder.
+        Package.objects.filter(pk=package.pk).update(access=Package.Access.RESTRICTED)
+        mirror_module.mirror_remove(package.name)
+        real_write(path, data, **kwargs)
+
+    monkeypatch.setattr(mirror_module, "_write_atomically", restricted_meanwhile)
+    mirror_module.mirror_package(package.pk)
+
+    assert not (mirror / "@alice/racing").exists()
