@@ -107,6 +107,35 @@ def test_restricted_package_is_refused_to_others(npm, make_npm, alice_token, car
         assert "npm error code E404" in refused.stderr
 
 
+def test_a_reader_who_loses_access_is_refused_at_the_next_install(
+    npm, make_npm, alice_token, bob_token
+):
+    """Repeated reads of a restricted package are answered from memory (reader passes);
+    taking the access away still refuses the very next install."""
+    npm.login_with(alice_token)
+    npm("publish", cwd=npm.package("@alice/secret", "1.0.0"))
+    npm("owner", "add", "bob", "@alice/secret")
+    bob = make_npm("bob")
+    bob.login_with(bob_token)
+    for name in ("first", "second"):  # the second install reads with bob's pass
+        bob("install", "@alice/secret", cwd=bob.project({}, name=name))
+
+    npm("owner", "rm", "bob", "@alice/secret")
+    refused = bob(
+        "install", cwd=bob.project({"@alice/secret": "^1.0.0"}, name="third"), check=False
+    )
+    assert refused.returncode == 1 and "npm error code E404" in refused.stderr
+
+    npm("owner", "add", "bob", "@alice/secret")
+    bob("install", cwd=bob.project({"@alice/secret": "^1.0.0"}, name="fourth"))
+    bob("token", "revoke", bob_token)
+    refused = bob(
+        "install", cwd=bob.project({"@alice/secret": "^1.0.0"}, name="fifth"), check=False
+    )
+    assert refused.returncode == 1 and "npm error code E401" in refused.stderr
+    assert "This access token is not valid" in refused.stderr
+
+
 def test_publish_with_tag_keeps_latest_and_view_shows_what_the_registry_adds(
     npm, alice_token, registry
 ):
