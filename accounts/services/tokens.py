@@ -42,14 +42,15 @@ def token_issue(*, actor: Actor, user: User, kind: str = Token.Kind.SESSION, nam
 
 
 def token_authenticate(secret: str, *, ip: str | None) -> Token:
-    ratelimit.ratelimit_check("token:ip", ip)
+    """The token with this secret, or InvalidToken. Only failures count against the
+    address: a valid token is never refused for guesses sent from where it is used."""
     token = (
         Token.objects.select_related("user")
         .filter(token_hash=secret_hash(secret), user__is_active=True)
         .first()
     )
     if token is None:
-        ratelimit.ratelimit_fail("token:ip", ip)
+        ratelimit.ratelimit_fail("token:ip", ip)  # 429 once the address passed its limit
         raise InvalidToken(
             "This access token is not valid (revoked, expired or mistyped). "
             "Run `npm login` to get a new one."

@@ -236,9 +236,10 @@ def _digits(code: str) -> str:
 
 
 def _rate_check(actor: Actor, user: User) -> None:
-    """Count this guess before checking it (see accounts.ratelimit)."""
-    ratelimit.ratelimit_attempt("otp:account", str(user.pk))
+    """Count this guess before checking it (see accounts.ratelimit). The address first:
+    a guess it refuses must not take the account's next slot."""
     ratelimit.ratelimit_attempt("otp:ip", actor.ip)
+    ratelimit.ratelimit_attempt("otp:account", str(user.pk))
 
 
 def _rate_refund(actor: Actor, user: User) -> None:

@@ -53,10 +53,12 @@ def user_create(*, actor: Actor, username: str, email: str, password: str) -> Us
 
 
 def password_verify(*, actor: Actor, username: str, password: str) -> User:
-    """The user whose password this is, or InvalidCredentials; rate-limited per account and IP."""
+    """The user whose password this is, or InvalidCredentials; rate-limited per address
+    and, with a growing delay, per account (see accounts.ratelimit)."""
     account = username.strip().lower()
-    ratelimit.ratelimit_attempt("password:account", account)
+    # The address first: a guess it refuses must not take the account's next slot.
     ratelimit.ratelimit_attempt("password:ip", actor.ip)
+    ratelimit.ratelimit_attempt("password:account", account)
     user = User.objects.filter(username__iexact=account, is_active=True).first()
     if user is None:
         # Hash anyway so a missing account takes as long as a wrong password.
