@@ -161,6 +161,10 @@ elif CACHE_URL == "":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty, not {CACHE_URL!r}")
+# How many web processes serve Gatehouse (gunicorn's --workers; it reads WEB_CONCURRENCY
+# too). With more than one and DEBUG off, a per-process cache stops the start
+# (accounts.checks): rate limits would not be shared between the processes.
+GATEHOUSE_WORKERS = env_int("GATEHOUSE_WORKERS", env_int("WEB_CONCURRENCY", 1))
 
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
