@@ -10,13 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.actors import Actor
-from accounts.events import event_record
 from accounts.forms import LoginForm, SignupForm
-from accounts.services.users import password_verify, user_create
+from accounts.services.login import SECOND_FACTOR, login_password_step
+from accounts.services.users import user_create
 from accounts.services.web_login import web_login_confirm, web_login_pending
-from accounts.sudo import session_mark_verified
 from accounts.views.common import next_url, portal_actor
-from accounts.views.two_factor import login_start_second_step
 from portal.errors import DomainError
 from registry.models import Package
 
@@ -26,22 +24,13 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = password_verify(
-                actor=Actor.anonymous(request),
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password"],
-            )
+            step = login_password_step(request, **form.cleaned_data)
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
-            if user.has_two_factor:
-                # The password alone never signs in a person who has a second factor.
-                login_start_second_step(request, user)
+            if step == SECOND_FACTOR:
                 query = urlencode({"next": next_url(request, "")})
                 return redirect(f"{reverse('accounts:login-verify')}?{query}")
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            session_mark_verified(request)  # a password just typed counts for sudo mode
-            event_record("login", actor=portal_actor(request), details={"factor": "password"})
             return redirect(next_url(request))
     return render(request, "accounts/login.html", {"form": form, "next": next_url(request, "")})
 

@@ -2,13 +2,10 @@
 second step of signing in. Security-key ceremonies talk JSON to `key_*` endpoints."""
 
 import json
-import time
 from base64 import b32encode
 
 import segno
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,6 +19,12 @@ from accounts.events import event_record
 from accounts.models import SecurityEvent, User
 from accounts.second_factor import otp_challenge_approve, otp_challenge_pending
 from accounts.services import two_factor
+from accounts.services.login import (
+    login_code_step,
+    login_key_step,
+    login_pending_user,
+    session_reconfirmed,
+)
 from accounts.services.users import password_verify
 from accounts.sudo import session_mark_verified, sudo_is_fresh, sudo_required
 from accounts.views.common import next_url, portal_actor
@@ -34,7 +37,6 @@ from accounts.webauthn import (
 )
 from portal.errors import DomainError
 
-PENDING_LOGIN = "gatehouse_login_pending"
 PENDING_ENROLL = "gatehouse_enroll_pending"
 
 
@@ -247,13 +249,13 @@ def sudo(request):
         return _sudo_with_password(request)
     if request.method == "POST":
         try:
-            two_factor.second_factor_verify(
+            matched = two_factor.second_factor_verify(
                 actor=portal_actor(request), user=user, code=request.POST.get("code", "")
             )
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            _sudo_granted(request, "code")
+            _sudo_granted(request, "code", device=None if matched == "recovery-code" else matched)
             return redirect(next_url(request, "accounts:security"))
     return render(request, "accounts/sudo.html", _step_context(request, user, "sudo"))
 
@@ -275,8 +277,8 @@ def _sudo_with_password(request):
     return render(request, "accounts/sudo_password.html", {"next": next_url(request, "")})
 
 
-def _sudo_granted(request, factor: str) -> None:
-    session_mark_verified(request)
+def _sudo_granted(request, factor: str, device=None) -> None:
+    session_reconfirmed(request, device=device)
     event_record("2fa:sudo", actor=portal_actor(request), details={"factor": factor})
 
 
@@ -289,45 +291,21 @@ def _step_context(request, user, purpose: str) -> dict:
     }
 
 
-def login_pending_user(request):
-    """The person who passed the password step, if it was recent enough."""
-    pending = request.session.get(PENDING_LOGIN)
-    if not pending or time.time() - pending["at"] > settings.GATEHOUSE_LOGIN_STEP_SECONDS:
-        return None
-    return User.objects.filter(pk=pending["user"], is_active=True).first()
-
-
-def login_start_second_step(request, user) -> None:
-    request.session[PENDING_LOGIN] = {"user": user.pk, "at": int(time.time())}
-
-
 @require_http_methods(["GET", "POST"])
 def login_verify(request):
+    """The second step of signing in (accounts.services.login)."""
     user = login_pending_user(request)
     if user is None:
         messages.error(request, "Your sign-in expired. Enter your password again.")
         return redirect("accounts:login")
     if request.method == "POST":
-        actor = Actor.for_request(request, user)
         try:
-            factor = two_factor.second_factor_verify(
-                actor=actor, user=user, code=request.POST.get("code", "")
-            )
+            login_code_step(request, code=request.POST.get("code", ""))
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            return _login_complete(
-                request, user, "recovery-code" if factor == "recovery-code" else "app"
-            )
+            return redirect(next_url(request))
     return render(request, "accounts/login_verify.html", _step_context(request, user, "login"))
-
-
-def _login_complete(request, user, factor: str):
-    request.session.pop(PENDING_LOGIN, None)
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    session_mark_verified(request)
-    event_record("login", actor=portal_actor(request), details={"factor": factor})
-    return redirect(next_url(request))
 
 
 # Key assertions (sign-in, passkey sign-in, sudo, CLI approvals) ----------------------
@@ -376,10 +354,10 @@ def key_assert_complete(request):
             )
         return _json_error(exc)
     if purpose in ("login", "passkey"):
-        _login_complete(request, device.user, "passkey" if purpose == "passkey" else "key")
+        login_key_step(request, device=device, passkey=purpose == "passkey")
         return JsonResponse({"next": next_url(request, reverse("accounts:packages"))})
     if purpose == "sudo":
-        _sudo_granted(request, "key")
+        _sudo_granted(request, "key", device=device)
         return JsonResponse({"next": next_url(request, reverse("accounts:security"))})
     challenge_id = purpose.removeprefix("otp:")
     try:
