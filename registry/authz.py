@@ -13,11 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.models import Membership, Org, User
+from accounts.models import User
 from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired, DomainError, NotFound, PermissionDenied
 from registry.models import Maintainer, Package, TeamGrant
 from registry.names import split_name
+from registry.orgs.models import Membership, Org
 from registry.policy import package_policy
 
 

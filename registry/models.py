@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from registry.orgs.models import Invitation, Membership, Org, Team, TeamGrant, TeamMember
+
 ORG_MANAGERS = ("owner", "admin")
 
 
@@ -40,7 +42,7 @@ class Package(models.Model):
     scope = models.CharField(max_length=214, blank=True, db_index=True)
     # Set for packages in an organization's scope: the org's roles, teams and policies apply.
     org = models.ForeignKey(
-        "accounts.Org", null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
+        Org, null=True, blank=True, on_delete=models.PROTECT, related_name="packages"
     )
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.PUBLIC)
     # Bumped on every write; the packument's `_rev` is "<revision>-<hash>".
@@ -281,21 +283,20 @@ class StagedApproval(models.Model):
         return f"{self.user} approved {self.staged_release}"
 
 
-class TeamGrant(models.Model):
-    """A team's permission on one of its org's packages (npm's `access grant`)."""
-
-    class Permission(models.TextChoices):
-        READ_ONLY = "read-only"
-        READ_WRITE = "read-write"
-
-    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="grants")
-    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="team_grants")
-    permission = models.CharField(max_length=10, choices=Permission.choices)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["team", "package"], name="registry_team_grant_once")
-        ]
-
-    def __str__(self):
-        return f"{self.team} {self.permission} {self.package}"
+__all__ = [
+    "Blob",
+    "Dependency",
+    "DistTag",
+    "Invitation",
+    "Maintainer",
+    "Membership",
+    "Org",
+    "Package",
+    "Packument",
+    "StagedApproval",
+    "StagedRelease",
+    "Team",
+    "TeamGrant",
+    "TeamMember",
+    "Version",
+]

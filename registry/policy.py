@@ -6,11 +6,11 @@ stricter of the two. Authorization (registry.authz) and the staging services ask
 
 from dataclasses import dataclass
 
-from accounts.models import Org
 from registry.dossier import dependency_source
 from registry.exceptions import DependencySourceRefused
 from registry.manifests import DEPENDENCY_FIELDS
 from registry.models import Package
+from registry.orgs.models import Org
 
 SOURCE_FLAGS = {
     "url": "allow_remote",

@@ -85,10 +85,10 @@ def read_passes_connect() -> None:
     for label in (
         "accounts.User",
         "accounts.Token",
-        "accounts.Org",
-        "accounts.Membership",
-        "accounts.Team",
-        "accounts.TeamMember",
+        "registry.Org",
+        "registry.Membership",
+        "registry.Team",
+        "registry.TeamMember",
         "registry.Maintainer",
         "registry.TeamGrant",
     ):

@@ -1,7 +1,7 @@
-from accounts.models.orgs import Invitation, Membership, Org, Team, TeamMember
 from accounts.models.users import (
     OTPChallenge,
     RecoveryCode,
+    SecondFactorUse,
     SecurityEvent,
     Token,
     User,
@@ -10,14 +10,10 @@ from accounts.models.users import (
 )
 
 __all__ = [
-    "Invitation",
-    "Membership",
     "OTPChallenge",
-    "Org",
     "RecoveryCode",
+    "SecondFactorUse",
     "SecurityEvent",
-    "Team",
-    "TeamMember",
     "Token",
     "User",
     "WebLogin",

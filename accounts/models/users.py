@@ -116,7 +116,7 @@ class SecurityEvent(models.Model):
     )
     package_name = models.CharField(max_length=214, blank=True)
     org = models.ForeignKey(
-        "accounts.Org", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        "registry.Org", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
     token_key = models.UUIDField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)

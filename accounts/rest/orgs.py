@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.authentication import request_actor
 from accounts.exceptions import InvalidAccountData
-from accounts.models import Invitation, Membership, Org
 from accounts.rest.serializers import (
     Compliance,
     Error,
@@ -53,6 +52,7 @@ from accounts.services.orgs import (
 )
 from portal.errors import AuthenticationRequired, NotFound, PermissionDenied
 from registry.authz import Action, OrgAction, decide
+from registry.orgs.models import Invitation, Membership, Org
 from registry.policy import package_policy
 from registry.services.team_grants import (
     team_grant_remove,

@@ -2,10 +2,10 @@
 
 from rest_framework import serializers
 
-from accounts.models import Membership, Org
 from accounts.services.orgs import (
     POLICY_FIELDS,
 )
+from registry.orgs.models import Membership, Org
 from registry.services.team_grants import (
     PERMISSIONS,
 )

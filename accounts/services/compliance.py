@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from accounts.models import Org, Token, User
+from accounts.models import Token, User
+from registry.orgs.models import Org
 
 RECOMMENDED_TOKEN_DAYS = 90
 

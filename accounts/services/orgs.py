@@ -15,14 +15,14 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData
-from accounts.models import Invitation, Membership, Org, Team, TeamMember, User, username_validator
-from accounts.models.orgs import DEVELOPERS_TEAM
+from accounts.models import User, username_validator
 from accounts.notifications import notify
 from accounts.second_factor import second_factor_require
 from accounts.secrets import secret_generate, secret_hash
 from portal.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied
 from registry.authz import OrgAction, authorize_org
 from registry.models import Maintainer, Package
+from registry.orgs.models import DEVELOPERS_TEAM, Invitation, Membership, Org, Team, TeamMember
 from registry.packuments import packument_touch
 from registry.services.common import package_lock
 from registry.urls_public import registry_url

@@ -12,7 +12,7 @@ from accounts import ratelimit
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData, SecondFactorInvalid
-from accounts.models import Org, RecoveryCode, User
+from accounts.models import RecoveryCode, User
 from accounts.notifications import notify
 from accounts.recovery_codes import (
     COUNT,
@@ -23,6 +23,7 @@ from accounts.recovery_codes import (
 )
 from accounts.webauthn import keys_of
 from portal.errors import PermissionDenied
+from registry.orgs.models import Org
 
 Mode = User.TwoFactorMode
 

@@ -15,8 +15,9 @@ from accounts.exceptions import (
     SignupClosed,
     UsernameTaken,
 )
-from accounts.models import Org, User, username_validator
+from accounts.models import User, username_validator
 from accounts.services.email_verification import email_verification_send
+from registry.orgs.models import Org
 
 
 def user_create(*, actor: Actor, username: str, email: str, password: str) -> User:

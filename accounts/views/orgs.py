@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.models import Invitation, Membership, Org
 from accounts.services import orgs
 from accounts.services.compliance import org_compliance
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError, NotFound
 from registry.authz import Action, OrgAction, decide, decide_org
+from registry.orgs.models import Invitation, Membership, Org
 from registry.policy import package_policy
 from registry.services.team_grants import (
     PERMISSIONS,

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_actor
-from accounts.models import Membership, Org, Team, User
+from accounts.models import User
 from accounts.services.orgs import (
     invitation_create,
     invitation_revoke,
@@ -29,6 +29,7 @@ from portal.errors import NotFound
 from registry.authz import Action, OrgAction, package_role
 from registry.exceptions import InvalidPayload
 from registry.models import Package, TeamGrant
+from registry.orgs.models import Membership, Org, Team
 from registry.services.common import package_for
 from registry.services.team_grants import team_grant_remove, team_grant_set, team_packages
 

@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.events import event_record
-from accounts.models import Org
-from accounts.models.orgs import DEVELOPERS_TEAM
 from portal.errors import Conflict, PayloadTooLarge
 from registry import names, semver
 from registry.authz import Action, authorize, decide
@@ -19,6 +17,7 @@ from registry.blobs import blob_cleanup, blob_store
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
 from registry.models import Dependency, DistTag, Maintainer, Package, TeamGrant, Version
+from registry.orgs.models import DEVELOPERS_TEAM, Org
 from registry.packuments import maintainers_listed, packument_touch
 from registry.policy import dependencies_check
 from registry.tarballs import Digests, TarballInfo, TarballLimits, tarball_digests, tarball_inspect

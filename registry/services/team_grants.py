@@ -4,9 +4,9 @@ from django.db import transaction
 
 from accounts.actors import Actor
 from accounts.events import event_record
-from accounts.models import Team
 from registry.exceptions import InvalidPayload, PackageNotFound
 from registry.models import Package, TeamGrant
+from registry.orgs.models import Team
 from registry.packuments import packument_touch
 from registry.services.common import package_lock
 

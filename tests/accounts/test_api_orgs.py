@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.exceptions import InvalidAccountData
-from accounts.models import Invitation, Membership, SecurityEvent, Token
+from accounts.models import SecurityEvent, Token
 from accounts.secrets import secret_hash
 from accounts.services.orgs import (
     invitation_accept,
@@ -22,6 +22,7 @@ from accounts.services.orgs import (
     team_create,
     team_member_add,
 )
+from registry.orgs.models import Invitation, Membership
 from registry.services.metadata import maintainers_set
 from registry.services.team_grants import team_grant_set
 from tests.accounts.factors import app_code, enroll_app

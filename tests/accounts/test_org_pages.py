@@ -12,11 +12,12 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.models import Invitation, Membership, Org, SecurityEvent, Team
+from accounts.models import SecurityEvent
 from accounts.services import orgs
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
 from portal.errors import Conflict
 from registry.models import TeamGrant
+from registry.orgs.models import Invitation, Membership, Org, Team
 from tests.accounts.factors import enroll_app
 from tests.conftest import PASSWORD, issue_token, make_user
 from tests.registry.helpers import publish

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from accounts.actors import Actor
-from accounts.models import Invitation, Membership, Org, Token
+from accounts.models import Token
 from accounts.services.orgs import (
     invitation_accept,
     invitation_create,
@@ -16,6 +16,7 @@ from accounts.services.orgs import (
     team_member_add,
 )
 from registry.models import Package, TeamGrant
+from registry.orgs.models import Invitation, Membership, Org
 from registry.services.team_grants import team_grant_remove, team_grant_set
 from tests.accounts.factors import enroll_app
 from tests.conftest import issue_token, make_user

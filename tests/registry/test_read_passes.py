@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Token, User
-from accounts.models.orgs import DEVELOPERS_TEAM
 from accounts.secrets import secret_hash
 from accounts.services import orgs
 from registry import read_passes
+from registry.orgs.models import DEVELOPERS_TEAM
 from registry.read_cache import ACCESS_CHANGED, ReadCache, ReaderPass, cache
 from registry.services.team_grants import team_grant_remove, team_grant_set
 from tests.conftest import issue_token

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.models import Org
 from accounts.services.tokens import token_issue
 from registry.models import Maintainer, Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_mail_send, staged_release_notify
+from registry.orgs.models import Org
 from registry.services.stage import staged_release_approve, staged_release_reject
 from registry.tasks import staged_releases_sweep
 from tests.accounts.factors import enroll_app

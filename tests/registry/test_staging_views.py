@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Org
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
 from registry.models import Maintainer, StagedApproval, StagedRelease, Version
+from registry.orgs.models import Org
 from tests.accounts.factors import app_code, enroll_app
 from tests.packages import publish_body
 from tests.registry.helpers import publish

@@ -1,4 +1,11 @@
-"""Organizations: members with roles, teams, invitations, and the policies owners set."""
+"""Organizations: members with roles, teams, invitations, the policies owners set, and
+the grants teams hold on the org's packages.
+
+These are models of the `registry` app (registry.models imports this module). Their
+tables and constraint names date from when they lived in `accounts`: the tables were
+renamed (accounts 0006), the constraint names kept, since renaming a constraint rebuilds
+the table on SQLite.
+"""
 
 import uuid
 
@@ -134,3 +141,25 @@ class Invitation(models.Model):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class TeamGrant(models.Model):
+    """A team's permission on one of its org's packages (npm's `access grant`)."""
+
+    class Permission(models.TextChoices):
+        READ_ONLY = "read-only"
+        READ_WRITE = "read-write"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="grants")
+    package = models.ForeignKey(
+        "registry.Package", on_delete=models.CASCADE, related_name="team_grants"
+    )
+    permission = models.CharField(max_length=10, choices=Permission.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "package"], name="registry_team_grant_once")
+        ]
+
+    def __str__(self):
+        return f"{self.team} {self.permission} {self.package}"
