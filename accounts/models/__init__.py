@@ -1,7 +1,6 @@
 from accounts.models.users import (
     OTPChallenge,
     RecoveryCode,
-    SecondFactorUse,
     SecurityEvent,
     Token,
     User,
@@ -12,7 +11,6 @@ from accounts.models.users import (
 __all__ = [
     "OTPChallenge",
     "RecoveryCode",
-    "SecondFactorUse",
     "SecurityEvent",
     "Token",
     "User",
