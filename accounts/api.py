@@ -24,7 +24,7 @@ from accounts.services.tokens import token_find, token_revoke, tokens_of
 from accounts.services.users import password_verify, user_create
 from accounts.services.web_login import web_login_poll, web_login_start
 from portal.errors import AuthenticationRequired, NotFound
-from registry.urls_public import registry_url
+from portal.links import registry_url
 
 COUCH_PREFIX = "org.couchdb.user:"
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 from accounts.actors import Actor
 from accounts.notifications import notify
 from accounts.services.profile import password_set
-from registry.urls_public import registry_url
+from portal.links import registry_url
 
 
 class LoginForm(forms.Form):

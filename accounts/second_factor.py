@@ -28,7 +28,7 @@ from accounts.secrets import secret_generate, secret_hash
 from accounts.services.two_factor import second_factor_verify
 from accounts.webauthn import keys_of
 from portal.errors import AuthenticationRequired, NotFound
-from registry.urls_public import registry_url
+from portal.links import registry_url
 
 REUSE_SECONDS = 120
 WEB_OTP_PREFIX = "wotp_"

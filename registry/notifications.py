@@ -7,9 +7,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from portal.links import registry_url
 from registry.authz import package_writers
 from registry.models import StagedRelease
-from registry.urls_public import registry_url
 
 # What happened → (template, who hears of it)
 EVENTS = {

@@ -11,11 +11,11 @@ from datetime import UTC
 
 from django.utils import timezone
 
+from portal.links import tarball_url
 from registry import semver
 from registry.mirror import mirror_schedule
 from registry.models import DistTag, Package, Packument, Version
 from registry.read_cache import read_cache_announce
-from registry.urls_public import tarball_url
 
 # The fields npm's abbreviated ("corgi") form keeps per version.
 CORGI_FIELDS = (

@@ -9,7 +9,7 @@ from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData
 from accounts.models import User
 from accounts.notifications import notify
-from registry.urls_public import registry_url
+from portal.links import registry_url
 
 SALT = "gatehouse.email-verification"
 MAX_AGE_SECONDS = 3 * 24 * 3600

@@ -20,12 +20,12 @@ from accounts.notifications import notify
 from accounts.second_factor import second_factor_require
 from accounts.secrets import secret_generate, secret_hash
 from portal.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied
+from portal.links import registry_url
 from registry.authz import OrgAction, authorize_org
 from registry.models import Maintainer, Package
 from registry.orgs.models import DEVELOPERS_TEAM, Invitation, Membership, Org, Team, TeamMember
 from registry.packuments import packument_touch
 from registry.services.common import package_lock
-from registry.urls_public import registry_url
 
 Role = Membership.Role
 POLICY_FIELDS = (

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_actor
 from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired
+from portal.links import registry_url
 from registry.authz import Action
 from registry.exceptions import InvalidPayload
 from registry.services.stage import (
@@ -21,7 +22,6 @@ from registry.services.stage import (
     staged_releases_reviewable,
     version_stage,
 )
-from registry.urls_public import registry_url
 
 MAX_PER_PAGE = 100
 

@@ -1,4 +1,5 @@
-"""Absolute URLs handed to the npm CLI, built from the configured public registry URL."""
+"""Absolute links to this site, for the npm CLI and for emails: built from the public URL
+the registry is configured with (`GATEHOUSE_URL`), never from the request."""
 
 from urllib.parse import quote
 
