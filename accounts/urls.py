@@ -1,4 +1,4 @@
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 
 from accounts.views import auth as views
 from accounts.views import settings as account
@@ -55,5 +55,4 @@ urlpatterns = [
     path("account/keys/assert/complete/", tfa.key_assert_complete, name="key-assert-complete"),
     # The id is written without dashes: npm prints UUIDs in its error output as "***".
     re_path(r"^account/approve/(?P<challenge_id>[0-9a-f]{32})/$", tfa.web_otp, name="web-otp"),
-    path("", include("accounts.org_urls")),
 ]

@@ -8,7 +8,7 @@ The OpenAPI schema of what is here is at `/api/v1/schema/`.
 from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from accounts.rest import orgs
+from registry.orgs import rest as orgs
 
 app_name = "api"
 

@@ -316,7 +316,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "PREPROCESSING_HOOKS": ["portal.api_urls.api_endpoints_only"],
     "COMPONENT_SPLIT_REQUEST": True,
-    # accounts.authentication.TokenAuthentication; every operation names it (accounts.rest.orgs).
+    # accounts.authentication.TokenAuthentication; every operation names it (registry.orgs.rest).
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "npmToken": {

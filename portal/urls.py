@@ -26,5 +26,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    path("", include("registry.orgs.portal_urls")),
     path("", include("registry.portal_urls")),
 ]

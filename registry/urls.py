@@ -8,9 +8,10 @@ from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import api as accounts_api
-from registry.api import access, misc, orgs, stage, tags
+from registry.api import access, misc, stage, tags
 from registry.api.reads import packument_get, tarball_get
 from registry.api.writes import PackageRevisionWrite, PackageWrite, TarballDelete
+from registry.orgs import api as orgs
 
 NAME = r"(?P<name>@[^/]+/[^/]+|[^/@][^/]*)"
 ORG = r"(?P<org>[^/]+)"

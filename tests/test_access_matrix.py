@@ -42,12 +42,12 @@ from accounts.actors import Actor
 from accounts.models import Token, User
 from accounts.second_factor import otp_challenge_create
 from accounts.secrets import secret_hash
-from accounts.services import orgs
 from accounts.services.email_verification import SALT as EMAIL_SALT
 from accounts.services.web_login import web_login_start
 from registry.models import Packument
+from registry.orgs import services as orgs
 from registry.orgs.models import Membership, Org, Team
-from registry.services.team_grants import team_grant_remove, team_grant_set
+from registry.orgs.team_grants import team_grant_remove, team_grant_set
 from tests.accounts.factors import enroll_app
 from tests.conftest import PASSWORD, issue_token, make_user
 from tests.packages import publish_body

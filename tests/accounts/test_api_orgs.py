@@ -15,16 +15,16 @@ from accounts.actors import Actor
 from accounts.exceptions import InvalidAccountData
 from accounts.models import SecurityEvent, Token
 from accounts.secrets import secret_hash
-from accounts.services.orgs import (
+from registry.orgs.models import Invitation, Membership
+from registry.orgs.services import (
     invitation_accept,
     invitation_create,
     org_create,
     team_create,
     team_member_add,
 )
-from registry.orgs.models import Invitation, Membership
+from registry.orgs.team_grants import team_grant_set
 from registry.services.metadata import maintainers_set
-from registry.services.team_grants import team_grant_set
 from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import issue_token, make_user
 from tests.registry.helpers import publish

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import SecurityEvent
-from accounts.services import orgs
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
 from portal.errors import Conflict
 from registry.models import TeamGrant
+from registry.orgs import services as orgs
 from registry.orgs.models import Invitation, Membership, Org, Team
 from tests.accounts.factors import enroll_app
 from tests.conftest import PASSWORD, issue_token, make_user

@@ -5,7 +5,7 @@ import pytest
 from accounts.actors import Actor
 from accounts.exceptions import InvalidAccountData
 from accounts.models import SecurityEvent
-from accounts.services import orgs
+from registry.orgs import services as orgs
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 
 from accounts.actors import Actor
 from accounts.models import Token
-from accounts.services import orgs
 from registry.models import StagedRelease
+from registry.orgs import services as orgs
 from registry.orgs.models import Membership, Org
 from registry.services.stage import version_stage
 from tests.browser.conftest import TIMEOUT_MS, Portal, totp_code

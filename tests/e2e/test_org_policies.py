@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Token
-from accounts.services.orgs import invitation_accept, invitation_create, org_create
-from accounts.services.orgs import org_policy_update as policy_update
+from registry.orgs.services import invitation_accept, invitation_create, org_create
+from registry.orgs.services import org_policy_update as policy_update
 from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import issue_token
 

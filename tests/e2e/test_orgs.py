@@ -10,8 +10,8 @@ import json
 import pytest
 
 from accounts.actors import Actor
-from accounts.services.orgs import invitation_accept, org_create
 from registry.orgs.models import Invitation, Membership
+from registry.orgs.services import invitation_accept, org_create
 from tests.accounts.factors import app_code, enroll_app
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,16 +8,16 @@ import pytest
 
 from accounts.actors import Actor
 from accounts.models import Token
-from accounts.services.orgs import (
+from registry.models import Package, TeamGrant
+from registry.orgs.models import Invitation, Membership, Org
+from registry.orgs.services import (
     invitation_accept,
     invitation_create,
     org_create,
     team_create,
     team_member_add,
 )
-from registry.models import Package, TeamGrant
-from registry.orgs.models import Invitation, Membership, Org
-from registry.services.team_grants import team_grant_remove, team_grant_set
+from registry.orgs.team_grants import team_grant_remove, team_grant_set
 from tests.accounts.factors import enroll_app
 from tests.conftest import issue_token, make_user
 from tests.registry.helpers import publish, write

@@ -12,11 +12,11 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.models import Token, User
 from accounts.secrets import secret_hash
-from accounts.services import orgs
 from registry import read_passes
+from registry.orgs import services as orgs
 from registry.orgs.models import DEVELOPERS_TEAM
+from registry.orgs.team_grants import team_grant_remove, team_grant_set
 from registry.read_cache import ACCESS_CHANGED, ReadCache, ReaderPass, cache
-from registry.services.team_grants import team_grant_remove, team_grant_set
 from tests.conftest import issue_token
 from tests.registry.helpers import (
     on_postgresql,

@@ -4,7 +4,7 @@ import pytest
 from django.core import mail
 
 from accounts.actors import Actor
-from accounts.services import orgs
+from registry.orgs import services as orgs
 from tests.conftest import issue_token
 from tests.packages import publish_body
 from tests.registry.helpers import write

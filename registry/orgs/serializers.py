@@ -1,12 +1,12 @@
-"""Input and output shapes of the organizations REST API (accounts.rest.orgs)."""
+"""Input and output shapes of the organizations REST API (registry.orgs.rest)."""
 
 from rest_framework import serializers
 
-from accounts.services.orgs import (
+from registry.orgs.models import Membership, Org
+from registry.orgs.services import (
     POLICY_FIELDS,
 )
-from registry.orgs.models import Membership, Org
-from registry.services.team_grants import (
+from registry.orgs.team_grants import (
     PERMISSIONS,
 )
 

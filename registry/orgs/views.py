@@ -1,6 +1,6 @@
 """Portal pages for organizations: members, invitations, teams, packages, policies,
 compliance and history. Every page fetches and authorizes its org through `org_for`
-(an org you are not in is a 404); every write is a POST into `accounts.services.orgs`."""
+(an org you are not in is a 404); every write is a POST into `registry.orgs.services`."""
 
 from functools import wraps
 
@@ -14,20 +14,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.services import orgs
-from accounts.services.compliance import org_compliance
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError, NotFound
 from registry.authz import Action, OrgAction, decide, decide_org
+from registry.orgs import services as orgs
+from registry.orgs.compliance import org_compliance
 from registry.orgs.models import Invitation, Membership, Org
-from registry.policy import package_policy
-from registry.services.team_grants import (
+from registry.orgs.team_grants import (
     PERMISSIONS,
     team_grant_remove,
     team_grant_set,
     team_grants_visible,
 )
+from registry.policy import package_policy
 
 Role = Membership.Role
 
@@ -109,7 +109,7 @@ class PolicyForm(forms.ModelForm):
 # Fetching and authorizing -----------------------------------------------------------
 
 
-def org_page(action: OrgAction, *, post: OrgAction | None = None, refused: str = "accounts:org"):
+def org_page(action: OrgAction, *, post: OrgAction | None = None, refused: str = "orgs:org"):
     """Sign-in, then `org_for`: an outsider gets a 404, a member below the role the
     action needs gets a message on the page named `refused`. POST asks for `post`."""
 
@@ -211,7 +211,7 @@ def org_new(request):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Created @{org.name}. You are its owner.")
-            return redirect("accounts:org", org=org.name)
+            return redirect("orgs:org", org=org.name)
     return render(request, "orgs/new.html", {"form": form})
 
 
@@ -248,11 +248,11 @@ def members(request, org: Org):
 
 
 def _members_url(org: Org) -> str:
-    return reverse("accounts:org-members", args=[org.name])
+    return reverse("orgs:org-members", args=[org.name])
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-members")
+@org_page(OrgAction.MANAGE, refused="orgs:org-members")
 def member_role(request, org: Org, username: str):
     role = request.POST.get("role", "")
     success = f"{username} is now {role} of @{org.name}."
@@ -268,7 +268,7 @@ def member_role(request, org: Org, username: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-members")
+@org_page(OrgAction.MANAGE, refused="orgs:org-members")
 def member_remove(request, org: Org, username: str):
     success = f"Removed {username} from @{org.name}."
     return _done(
@@ -277,7 +277,7 @@ def member_remove(request, org: Org, username: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-members")
+@org_page(OrgAction.MANAGE, refused="orgs:org-members")
 def invite(request, org: Org):
     form = InviteForm(request.POST)
     if not form.is_valid():
@@ -294,7 +294,7 @@ def invite(request, org: Org):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-members")
+@org_page(OrgAction.MANAGE, refused="orgs:org-members")
 def invitation_revoke(request, org: Org, invitation_id):
     invitation = _open_invitations(org).filter(pk=invitation_id).first()
     if invitation is None:
@@ -338,21 +338,21 @@ def _invitation_answer(request, found: Invitation):
         return redirect(request.get_full_path())
     if request.POST.get("decision") == "accept":
         messages.success(request, f"Welcome to @{found.org.name}: you joined as {found.role}.")
-        return redirect("accounts:org", org=found.org.name)
+        return redirect("orgs:org", org=found.org.name)
     messages.info(request, f"You declined the invitation to @{found.org.name}.")
-    return redirect("accounts:orgs")
+    return redirect("orgs:orgs")
 
 
 # Teams ---------------------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
-@org_page(OrgAction.READ, post=OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.READ, post=OrgAction.MANAGE, refused="orgs:org-teams")
 def teams(request, org: Org):
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
         description = request.POST.get("description", "")
-        back = reverse("accounts:org-teams", args=[org.name])
+        back = reverse("orgs:org-teams", args=[org.name])
         success = f"Created the team {name.lower()}."
         return _done(
             request, back, success, orgs.team_create, org=org, name=name, description=description
@@ -392,12 +392,12 @@ def team(request, org: Org, team: str):
 
 def _team_done(request, org: Org, team: str, success: str, service, **kwargs):
     found = _team(org, team)
-    back = reverse("accounts:org-team", args=[org.name, found.name])
+    back = reverse("orgs:org-team", args=[org.name, found.name])
     return _done(request, back, success, service, team=found, **kwargs)
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.MANAGE, refused="orgs:org-teams")
 def team_member_add(request, org: Org, team: str):
     username = request.POST.get("username", "")
     success = f"Added {username} to the team."
@@ -405,7 +405,7 @@ def team_member_add(request, org: Org, team: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.MANAGE, refused="orgs:org-teams")
 def team_member_remove(request, org: Org, team: str):
     username = request.POST.get("username", "")
     success = f"Removed {username} from the team."
@@ -413,7 +413,7 @@ def team_member_remove(request, org: Org, team: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.MANAGE, refused="orgs:org-teams")
 def team_grant(request, org: Org, team: str):
     package, permission = request.POST.get("package", ""), request.POST.get("permission", "")
     success = f"The team now has {permission} access to {package}."
@@ -423,7 +423,7 @@ def team_grant(request, org: Org, team: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.MANAGE, refused="orgs:org-teams")
 def team_revoke(request, org: Org, team: str):
     package = request.POST.get("package", "")
     success = f"The team no longer has access to {package}."
@@ -431,16 +431,16 @@ def team_revoke(request, org: Org, team: str):
 
 
 @require_POST
-@org_page(OrgAction.MANAGE, refused="accounts:org-teams")
+@org_page(OrgAction.MANAGE, refused="orgs:org-teams")
 def team_destroy(request, org: Org, team: str):
     found = _team(org, team)
     try:
         orgs.team_destroy(actor=portal_actor(request), team=found)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("accounts:org-team", org=org.name, team=found.name)
+        return redirect("orgs:org-team", org=org.name, team=found.name)
     messages.success(request, f"Removed the team {found.name}.")
-    return redirect("accounts:org-teams", org=org.name)
+    return redirect("orgs:org-teams", org=org.name)
 
 
 # Packages, policies, compliance, history ---------------------------------------------
@@ -472,7 +472,7 @@ def policies(request, org: Org):
             messages.error(request, exc.message)
         else:
             messages.success(request, f"Saved the policies of @{org.name}. Every owner was told.")
-            return redirect("accounts:org-policies", org=org.name)
+            return redirect("orgs:org-policies", org=org.name)
     return render(request, "orgs/policies.html", _context(request, org, form=form))
 
 

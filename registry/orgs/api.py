@@ -13,7 +13,12 @@ from rest_framework.views import APIView
 
 from accounts.authentication import request_actor
 from accounts.models import User
-from accounts.services.orgs import (
+from portal.errors import NotFound
+from registry.authz import Action, OrgAction, package_role
+from registry.exceptions import InvalidPayload
+from registry.models import Package, TeamGrant
+from registry.orgs.models import Membership, Org, Team
+from registry.orgs.services import (
     invitation_create,
     invitation_revoke,
     member_remove,
@@ -25,13 +30,8 @@ from accounts.services.orgs import (
     team_member_add,
     team_member_remove,
 )
-from portal.errors import NotFound
-from registry.authz import Action, OrgAction, package_role
-from registry.exceptions import InvalidPayload
-from registry.models import Package, TeamGrant
-from registry.orgs.models import Membership, Org, Team
+from registry.orgs.team_grants import team_grant_remove, team_grant_set, team_packages
 from registry.services.common import package_for
-from registry.services.team_grants import team_grant_remove, team_grant_set, team_packages
 
 Role = Membership.Role
 # npm's role names (and Gatehouse's "member", which npm would call "developer").

@@ -15,7 +15,11 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.authentication import request_actor
 from accounts.exceptions import InvalidAccountData
-from accounts.rest.serializers import (
+from portal.errors import AuthenticationRequired, NotFound, PermissionDenied
+from registry.authz import Action, OrgAction, decide
+from registry.orgs.compliance import org_compliance
+from registry.orgs.models import Invitation, Membership, Org
+from registry.orgs.serializers import (
     Compliance,
     Error,
     Event,
@@ -34,8 +38,7 @@ from accounts.rest.serializers import (
     TeamCreate,
     TeamOut,
 )
-from accounts.services.compliance import org_compliance
-from accounts.services.orgs import (
+from registry.orgs.services import (
     invitation_create,
     invitation_revoke,
     member_remove,
@@ -50,15 +53,12 @@ from accounts.services.orgs import (
     team_member_add,
     team_member_remove,
 )
-from portal.errors import AuthenticationRequired, NotFound, PermissionDenied
-from registry.authz import Action, OrgAction, decide
-from registry.orgs.models import Invitation, Membership, Org
-from registry.policy import package_policy
-from registry.services.team_grants import (
+from registry.orgs.team_grants import (
     team_grant_remove,
     team_grant_set,
     team_packages,
 )
+from registry.policy import package_policy
 
 Role = Membership.Role
 EVENTS_PAGE = 200

@@ -243,7 +243,7 @@ def invitation_create(
             org=org,
             details={"invitee": username or email, "role": role},
         )
-        path = reverse("accounts:invitation", args=[invitation.pk.hex])
+        path = reverse("orgs:invitation", args=[invitation.pk.hex])
         url = registry_url(path + (f"?key={secret}" if secret else ""))
         notify(
             user or actor.user,

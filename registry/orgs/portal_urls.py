@@ -1,8 +1,10 @@
-"""Organization pages and the invitee's invitation page (mounted by accounts.urls)."""
+"""Portal pages of organizations, and the invitee's invitation page."""
 
 from django.urls import path, re_path
 
-from accounts.views import orgs as views
+from registry.orgs import views
+
+app_name = "orgs"
 
 ORG = "orgs/<str:org>/"
 TEAM = ORG + "teams/<str:team>/"
