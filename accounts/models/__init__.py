@@ -1,6 +1,7 @@
 from accounts.models.users import (
     OTPChallenge,
     RecoveryCode,
+    SecondFactorUse,
     SecurityEvent,
     Token,
     User,
@@ -11,6 +12,7 @@ from accounts.models.users import (
 __all__ = [
     "OTPChallenge",
     "RecoveryCode",
+    "SecondFactorUse",
     "SecurityEvent",
     "Token",
     "User",

@@ -167,3 +167,27 @@ class OTPChallenge(models.Model):
 
     def __str__(self):
         return f"OTP challenge {self.pk} for {self.user}"
+
+
+class SecondFactorUse(models.Model):
+    """A one-time code that proved a second factor at the npm CLI, and the operation it
+    proved. The code is kept only as a keyed hash. One row per person and code: the first
+    operation to record it owns it; within the reuse window the code passes again for that
+    operation only (npm repeats `--otp` on every request of a command), never for another.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    operation = models.TextField()
+    factor = models.CharField(max_length=16)
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "code_hash"], name="accounts_second_factor_use_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.factor} code of {self.user} for {self.operation}"
