@@ -1,29 +1,31 @@
 """The second factor at the npm CLI: `WWW-Authenticate: OTP`, `npm-otp`, and web OTP.
 
-npm sends one `--otp` code on every request of a command (unpublish makes five), while
-django-otp refuses a TOTP code it has seen. So a verified code is remembered briefly
-together with the operation it was given for: the same code passes again for that
-operation only, and is refused for anything else.
+Every code is single-use per operation. The first use of a code is recorded in the
+database (`SecondFactorUse`, a keyed hash of the code and the operation it proved) in the
+same transaction that verifies it, and the table's unique constraint lets exactly one
+operation own a code. npm sends one `--otp` code on every request of a command (unpublish
+makes five), so within a short window the code passes again for that same operation, and
+only for it; a recovery code never passes twice.
 
 A person who holds a security key gets, in the 401, an `authUrl` (a portal page saying
-exactly what is being authorised, approved with the key) and a `doneUrl` the CLI polls;
-the poll answers with a one-time code bound to that operation.
+exactly what the server was asked to do, approved with the key) and a `doneUrl` the CLI
+polls; the poll answers with a one-time code bound to that operation.
 """
 
-import hashlib
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import SecondFactorInvalid
-from accounts.models import OTPChallenge, User
+from accounts.models import OTPChallenge, SecondFactorUse, User
+from accounts.recovery_codes import looks_like_recovery_code
 from accounts.secrets import secret_generate, secret_hash
 from accounts.services.two_factor import second_factor_verify
 from accounts.webauthn import keys_of
@@ -53,39 +55,111 @@ class OTPRefused(OTPRequired):
         return {**super().headers(), "npm-notice": self.message}
 
 
-def _reuse_key(user: User, code: str) -> str:
-    return f"otp-used:{user.pk}:{hashlib.sha256(code.encode()).hexdigest()}"
+APP, RECOVERY_CODE, SECURITY_KEY = "app", "recovery-code", "security-key"
 
 
 def second_factor_require(actor: Actor, *, operation: str, description: dict) -> str:
     """Pass when this request proves a second factor for `operation`, else raise OTPRequired.
 
+    `operation` is the server's own name for exactly what is being done (for instance
+    `publish:foo@1.2.3`); `description` is what the server parsed, shown on the web-OTP
+    page: `summary`, and where relevant `package`, `version`, `tag`, `action`.
     Returns which factor it was: "app", "recovery-code" or "security-key".
     """
-    user = actor.user
     code = (actor.otp or "").strip()
     if not code:
         raise _challenge(actor, operation, description)
-    remembered = cache.get(_reuse_key(user, code))
-    if remembered is not None:
-        used_for, factor = remembered
-        if used_for == operation:
-            return factor
-        raise OTPRefused(
+    try:
+        return _code_use(actor, code, operation)
+    except SecondFactorInvalid as exc:
+        raise OTPRefused(exc.message) from None
+
+
+def _factor_of(code: str) -> str:
+    if code.startswith(WEB_OTP_PREFIX):
+        return SECURITY_KEY
+    return RECOVERY_CODE if looks_like_recovery_code(code) else APP
+
+
+def _use_hash(user: User, code: str) -> str:
+    # Keyed: an app code has only a million values, so a plain hash would give it away.
+    return salted_hmac(
+        "gatehouse.second-factor-use", f"{user.pk}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _reuse_cutoff():
+    return timezone.now() - timedelta(seconds=REUSE_SECONDS)
+
+
+def _code_use(actor: Actor, code: str, operation: str) -> str:
+    """Record the code's use for `operation` and verify it, in one transaction; or, when
+    the code was already used, pass it only for the same operation within the window.
+
+    The row is inserted before the code is verified, so a concurrent request offering the
+    same code waits on the unique constraint until this one commits (or gives the code up)
+    and then sees which operation owns it.
+    """
+    user = actor.user
+    factor = _factor_of(code)
+    code_hash = _use_hash(user, code)
+    refusal = None
+    with transaction.atomic():
+        claim = _claim(user, code_hash, operation, factor)
+        if claim is not None:
+            try:
+                _code_verify(actor, code, factor, operation)
+            except SecondFactorInvalid as exc:
+                # Give the code up, but keep what the check recorded (event, throttle).
+                claim.delete()
+                refusal = exc
+    if refusal is not None:
+        raise refusal
+    if claim is None:
+        earlier = SecondFactorUse.objects.filter(user=user, code_hash=code_hash).first()
+        return _code_reuse(actor, earlier, operation)
+    return factor
+
+
+def _claim(user: User, code_hash: str, operation: str, factor: str) -> SecondFactorUse | None:
+    """Insert the code's row, or None when another operation's row holds the code."""
+    SecondFactorUse.objects.filter(
+        user=user, code_hash=code_hash, used_at__lte=_reuse_cutoff()
+    ).delete()
+    try:
+        with transaction.atomic():
+            return SecondFactorUse.objects.create(
+                user=user, code_hash=code_hash, operation=operation, factor=factor
+            )
+    except IntegrityError:
+        return None
+
+
+def _code_verify(actor: Actor, code: str, factor: str, operation: str) -> None:
+    if factor == SECURITY_KEY:
+        _web_code_redeem(actor.user, code, operation)
+    else:
+        second_factor_verify(actor=actor, user=actor.user, code=code)
+
+
+def _code_reuse(actor: Actor, earlier: SecondFactorUse | None, operation: str) -> str:
+    if earlier is not None and earlier.factor == RECOVERY_CODE:
+        raise SecondFactorInvalid(
+            "That recovery code was already used; each recovery code works once. Use another "
+            "one, or the current code from your authenticator app."
+        )
+    if earlier is None or earlier.operation != operation or earlier.used_at <= _reuse_cutoff():
+        event_record(
+            "2fa:verify-failed",
+            actor=actor,
+            user=actor.user,
+            details={"factor": "code used for another command"},
+        )
+        raise SecondFactorInvalid(
             "This one-time password was already used for another command. "
             "Wait for the next code from your authenticator and run the command again."
         )
-    try:
-        if code.startswith(WEB_OTP_PREFIX):
-            _web_code_redeem(user, code, operation)
-            factor = "security-key"
-        else:
-            matched = second_factor_verify(actor=actor, user=user, code=code)
-            factor = "recovery-code" if matched == "recovery-code" else "app"
-    except SecondFactorInvalid as exc:
-        raise OTPRefused(exc.message) from None
-    cache.set(_reuse_key(user, code), (operation, factor), REUSE_SECONDS)
-    return factor
+    return earlier.factor
 
 
 def _challenge(actor: Actor, operation: str, description: dict) -> OTPRequired:
@@ -105,16 +179,27 @@ def _challenge(actor: Actor, operation: str, description: dict) -> OTPRequired:
     )
 
 
+# What the web-OTP page shows of the operation: only what the server parsed itself.
+SHOWN = ("summary", "action", "package", "version", "tag", "org")
+
+
 def otp_challenge_create(
     actor: Actor, operation: str, description: dict
 ) -> tuple[OTPChallenge, str]:
+    """A pending approval of exactly `operation`; returns it and the secret the CLI polls.
+
+    The page shows the server's `description`, never what the client says it is doing;
+    npm's `npm-command` header is kept apart as `client_command`, a hint at most.
+    """
     done_secret = secret_generate(prefix="", length=43)
-    details = {
-        **description,
-        "ip": actor.ip,
-        "client": actor.user_agent,
-        "token": getattr(actor.token, "name", "") or getattr(actor.token, "display_prefix", ""),
-    }
+    details = {key: str(description[key]) for key in SHOWN if description.get(key)}
+    details.setdefault("summary", operation)
+    details.update(
+        ip=actor.ip,
+        client=actor.user_agent,
+        client_command=actor.npm_command,
+        token=getattr(actor.token, "name", "") or getattr(actor.token, "display_prefix", ""),
+    )
     challenge = OTPChallenge.objects.create(
         user=actor.user,
         token_key=getattr(actor.token, "key", None),
@@ -185,5 +270,7 @@ def _web_code_redeem(user: User, code: str, operation: str) -> None:
 
 
 def otp_challenges_purge() -> int:
-    deleted, _ = OTPChallenge.objects.filter(expires_at__lte=timezone.now()).delete()
-    return deleted
+    """Drop expired approvals and code uses past the reuse window (a periodic task)."""
+    challenges, _ = OTPChallenge.objects.filter(expires_at__lte=timezone.now()).delete()
+    uses, _ = SecondFactorUse.objects.filter(used_at__lte=_reuse_cutoff()).delete()
+    return challenges + uses

@@ -252,6 +252,17 @@ def _count_failure(actor: Actor, user: User, what: str) -> None:
     event_record("2fa:verify-failed", actor=actor, user=user, details={"factor": what})
 
 
+def _app_code_check(user: User, code: str) -> TOTPDevice | None:
+    """The app that shows `code` now, if any. django-otp refuses a time step it has seen
+    (`last_t`); the devices are locked so two requests cannot both see a step unused."""
+    with transaction.atomic():
+        for device in TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True):
+            allowed, _ = device.verify_is_allowed()
+            if allowed and device.verify_token(code):
+                return device
+    return None
+
+
 def second_factor_verify(*, actor: Actor, user: User, code: str, allow_recovery: bool = True):
     """Check an app code (or a recovery code, which is burned). Returns what matched:
     a TOTPDevice, or the string "recovery-code". Raises SecondFactorInvalid."""
@@ -263,12 +274,10 @@ def second_factor_verify(*, actor: Actor, user: User, code: str, allow_recovery:
                 _rate_refund(actor, user)
                 return "recovery-code"
     elif code.isdigit() and len(code) in (6, 8):
-        for device in TOTPDevice.objects.filter(user=user, confirmed=True):
-            allowed, _ = device.verify_is_allowed()
-            if allowed and device.verify_token(code):
-                device.set_last_used_timestamp()
-                _rate_refund(actor, user)
-                return device
+        device = _app_code_check(user, code)
+        if device is not None:
+            _rate_refund(actor, user)
+            return device
     _count_failure(actor, user, "code")
     raise SecondFactorInvalid(
         "That code is not valid (wrong, expired or already used). Enter the current code from "
