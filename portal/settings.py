@@ -314,7 +314,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "PREPROCESSING_HOOKS": ["portal.api_urls.api_endpoints_only"],
+    "PREPROCESSING_HOOKS": ["portal.rest_urls.api_endpoints_only"],
     "COMPONENT_SPLIT_REQUEST": True,
     # accounts.authentication.TokenAuthentication; every operation names it (registry.orgs.rest).
     "APPEND_COMPONENTS": {

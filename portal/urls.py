@@ -21,11 +21,11 @@ def admin_login(request, extra_context=None):
 admin.site.login = admin_login
 
 urlpatterns = [
-    path("", include("registry.urls")),
-    path("api/v1/", include("portal.api_urls")),
+    path("", include("registry.npm_urls")),
+    path("api/v1/", include("portal.rest_urls")),
     path("", views.home, name="home"),
     path("admin/", admin.site.urls),
-    path("", include("accounts.urls")),
+    path("", include("accounts.portal_urls")),
     path("", include("registry.orgs.portal_urls")),
     path("", include("registry.portal_urls")),
 ]

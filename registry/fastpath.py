@@ -6,7 +6,7 @@ has anything to do with them: their views authenticate npm's bearer token themse
 So the first middleware answers them directly, from the read cache when it can
 (registry.read_cache), and everything else goes down the stack.
 
-The shapes are those of `registry.urls`, which comes first in the URL configuration:
+The shapes are those of `registry.npm_urls`, which comes first in the URL configuration:
 no portal page has one of them (tests/test_urls.py).
 """
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.validation import validate_schema
 
-from portal import api_urls
+from portal import rest_urls
 
 pytestmark = pytest.mark.django_db
 
@@ -15,14 +15,22 @@ PREFIX = "/api/v1/"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
+def _routes(patterns, prefix=""):
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
 def api_operations() -> set[tuple[str, str]]:
-    """(OpenAPI path, method) for every route and handler in portal.api_urls."""
+    """(OpenAPI path, method) for every route and handler in portal.rest_urls."""
     operations = set()
-    for pattern in api_urls.urlpatterns:
-        view = pattern.callback.view_class
+    for route, pattern in _routes(rest_urls.urlpatterns):
         if pattern.name == "schema":
             continue
-        path = PREFIX + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(pattern.pattern))
+        view = pattern.callback.view_class
+        path = PREFIX + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
         operations |= {(path, method) for method in METHODS if hasattr(view, method)}
     return operations
 

@@ -1,21 +1,18 @@
 """The npm registry protocol, at the origin's root where the npm CLI looks for it.
 
 WSGI decodes `%2f`, so `/@scope%2fname` arrives as `/@scope/name`: scoped names are two
-segments, and the shapes below keep packuments, tarballs and `-rev` writes apart.
+segments, and the shapes below keep packuments, tarballs and `-rev` writes apart. Every
+`/-/…` route comes before the package routes; the package routes come last.
 """
 
-from django.urls import re_path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts import api as accounts_api
 from registry.api import access, misc, stage, tags
 from registry.api.reads import packument_get, tarball_get
 from registry.api.writes import PackageRevisionWrite, PackageWrite, TarballDelete
-from registry.orgs import api as orgs
 
 NAME = r"(?P<name>@[^/]+/[^/]+|[^/@][^/]*)"
-ORG = r"(?P<org>[^/]+)"
-TEAM = rf"{ORG}/(?P<team>[^/]+)"
 
 _package_write = PackageWrite.as_view()
 
@@ -30,37 +27,19 @@ def package_document(request, name: str):
 
 urlpatterns = [
     re_path(r"^-/ping$", misc.Ping.as_view()),
-    re_path(r"^-/whoami$", accounts_api.WhoAmI.as_view()),
-    re_path(r"^-/v1/login$", accounts_api.WebLoginStart.as_view()),
-    re_path(r"^-/v1/done$", accounts_api.WebLoginDone.as_view()),
-    re_path(r"^-/v1/otp/(?P<secret>[A-Za-z0-9]+)$", accounts_api.WebOTPDone.as_view()),
     re_path(r"^-/v1/search$", misc.Search.as_view()),
-    re_path(
-        r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)/-rev/(?P<rev>[^/]+)$",
-        accounts_api.CouchUser.as_view(),
-    ),
-    re_path(r"^-/user/org\.couchdb\.user:(?P<username>[^/]+)$", accounts_api.CouchUser.as_view()),
-    # Before the logout route: a user may be called "token"; tokens never are "package".
-    re_path(r"^-/user/(?P<username>[^/]+)/package$", orgs.UserPackages.as_view()),
-    re_path(r"^-/user/token/(?P<token>[^/]+)$", accounts_api.Logout.as_view()),
-    re_path(r"^-/npm/v1/user$", accounts_api.Profile.as_view()),
-    re_path(r"^-/npm/v1/tokens$", accounts_api.Tokens.as_view()),
-    re_path(r"^-/npm/v1/tokens/token/(?P<ident>[^/]+)$", accounts_api.TokenRevoke.as_view()),
     re_path(r"^-/npm/v1/security/advisories/bulk$", misc.AuditBulk.as_view()),
     re_path(r"^-/_view/starredByUser$", misc.StarredByUser.as_view()),
+    # Orgs before accounts: `/-/user/token/package` lists the packages of a user called
+    # "token" (no token is called "package"), not a logout.
+    path("", include("registry.orgs.npm_urls")),
+    path("", include("accounts.npm_urls")),
     re_path(rf"^-/stage/package/{NAME}$", stage.StagePublish.as_view()),
     re_path(r"^-/stage$", stage.StageList.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)$", stage.StageItem.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/approve$", stage.StageApprove.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/tarball$", stage.StageTarball.as_view()),
     re_path(r"^-/stage/(?P<stage_id>[^/]+)/status$", stage.StageStatus.as_view()),
-    re_path(rf"^-/org/{ORG}/user$", orgs.OrgMembers.as_view()),
-    re_path(rf"^-/org/{ORG}/team$", orgs.OrgTeams.as_view()),
-    re_path(rf"^-/org/{ORG}/package$", orgs.OrgPackages.as_view()),
-    re_path(rf"^-/team/{TEAM}$", orgs.TeamDetail.as_view()),
-    re_path(rf"^-/team/{TEAM}/user$", orgs.TeamMembers.as_view()),
-    re_path(rf"^-/team/{TEAM}/package$", orgs.TeamPackages.as_view()),
-    re_path(rf"^-/package/{NAME}/collaborators$", orgs.Collaborators.as_view()),
     re_path(rf"^-/package/{NAME}/visibility$", access.Visibility.as_view()),
     re_path(rf"^-/package/{NAME}/access$", access.Access.as_view()),
     re_path(rf"^-/package/{NAME}/dist-tags$", tags.DistTags.as_view()),
