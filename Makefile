@@ -34,7 +34,8 @@ run: migrate ## Serve registry and portal on http://127.0.0.1:8000 (embedded mod
 		(while sleep 300; do $(PY) manage.py periodic_tasks >/dev/null; done) & ticker=$$!; \
 		trap "kill $$ticker 2>/dev/null" EXIT INT TERM; \
 	fi; \
-	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile -
+	$(VENV)/bin/gunicorn portal.wsgi --bind $(HOST):$(PORT) --workers 1 --threads 8 \
+		--access-logfile - --logger-class portal.gunicorn_logging.RedactingLogger
 
 test: install ## Run the whole test suite (npm CLI end-to-end tests included)
 	$(PY) -m pytest $(PYTEST_ARGS)

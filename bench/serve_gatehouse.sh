@@ -67,7 +67,7 @@ NEWEST=$(find portal registry accounts -name '*.py' -printf '%TY-%Tm-%Td %TH:%TM
 echo "gatehouse code $CODE_DIGEST, newest file $NEWEST, gunicorn $GUNICORN_ARGS" >"$WORK/gatehouse.code"
 
 "$ROOT/.venv/bin/gunicorn" portal.wsgi --bind "127.0.0.1:$PORT" $GUNICORN_ARGS \
-  --log-level warning --timeout 120 &
+  --log-level warning --timeout 120 --logger-class portal.gunicorn_logging.RedactingLogger &
 GUNICORN_PID=$!
 trap 'kill "$GUNICORN_PID" 2>/dev/null; wait "$GUNICORN_PID" 2>/dev/null' EXIT INT TERM
 

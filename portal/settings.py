@@ -350,10 +350,19 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Some URLs carry secrets (the npm CLI's poll URLs, e-mailed links): django.request logs
+# the path of every 4xx, so records lose them first (portal.log_redaction). gunicorn's own
+# logs go through portal.gunicorn_logging (`--logger-class`, see the Makefile).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "portal.log_redaction.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {"level": "WARNING", "filters": ["redact_secrets"]},
+    },
 }
