@@ -84,7 +84,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_site.AdminConfig",  # django.contrib.admin, for staff with a second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -198,6 +198,8 @@ OTP_WEBAUTHN_RP_ID_CALLABLE = "accounts.webauthn.relying_party_id"
 OTP_WEBAUTHN_ALLOWED_ORIGINS = GATEHOUSE_WEBAUTHN_ORIGINS
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
 OTP_TOTP_ISSUER = "Gatehouse"
+# The admin never shows a factor's secret (TOTP keys, QR codes, key material).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # How long a second factor counts as fresh for sensitive actions (sudo mode).
 GATEHOUSE_SUDO_SECONDS = env_int("GATEHOUSE_SUDO_SECONDS", 300)
 # How long the second-factor step of a sign-in may wait after the password step.

@@ -7,19 +7,12 @@ shadow the other (tests/test_urls.py checks it for generated names).
 """
 
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
-from django.urls import include, path, reverse
+from django.urls import include, path
 
 from portal import views
 
-
-def admin_login(request, extra_context=None):
-    """The admin signs in through the portal, second factor included, never beside it."""
-    return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
-
-
-admin.site.login = admin_login
-
+# The admin's site (accounts.admin_site) signs people in through the portal, second
+# factor included, never beside it.
 urlpatterns = [
     path("", include("registry.npm_urls")),
     path("api/v1/", include("portal.rest_urls")),

@@ -134,15 +134,22 @@ def _refuse_if_an_org_requires_2fa(user: User) -> None:
 
 
 def factor_remove(*, actor: Actor, device) -> None:
-    """Remove a factor; removing the last one turns two-factor authentication off."""
+    """Remove a factor, from anywhere (the security page, the admin); removing the last
+    one turns two-factor authentication off and drops the recovery codes. An enrolment
+    that never finished is not a factor yet: it just goes."""
+    if not device.confirmed:
+        device.delete()
+        return
     user = device.user
     with transaction.atomic():
+        # One removal per person at a time, so that two removing the last two factors
+        # cannot each see the other's and leave 2FA on with none.
+        User.objects.select_for_update().get(pk=user.pk)
         label = factor_label(device)
         device.delete()
         last = not factors_of(user)
         if last:
             _refuse_if_an_org_requires_2fa(user)
-        if last:
             _disable(user)
         event_record("2fa:factor-remove", actor=actor, user=user, details={"factor": label})
         if last:
@@ -154,6 +161,7 @@ def two_factor_disable(*, actor: Actor, user: User) -> None:
     """`npm profile disable-2fa`: every factor and recovery code goes."""
     _refuse_if_an_org_requires_2fa(user)
     with transaction.atomic():
+        User.objects.select_for_update().get(pk=user.pk)  # as factor_remove: one at a time
         TOTPDevice.objects.filter(user=user).delete()
         keys_of(user).delete()
         _disable(user)
