@@ -23,10 +23,11 @@ from portal.errors import DomainError
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        ("Gatehouse", {"fields": ("email_verified", "fullname", "tfa_mode")}),
+        ("Gatehouse", {"fields": ("email_verified", "pending_email", "fullname", "tfa_mode")}),
     )
-    # 2FA is on exactly when the person holds a factor: only the services change it.
-    readonly_fields = ("tfa_mode",)
+    # 2FA is on exactly when the person holds a factor, and a pending address waits for its
+    # link: only the services change them.
+    readonly_fields = ("pending_email", "tfa_mode")
 
 
 @admin.register(Token)

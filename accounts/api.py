@@ -175,7 +175,7 @@ class TokenRevoke(APIView):
 
 
 def _profile(user: User) -> dict:
-    return {
+    profile = {
         "name": user.username,
         "email": user.email,
         "email_verified": user.email_verified,
@@ -185,6 +185,10 @@ def _profile(user: User) -> dict:
         "updated": user.date_joined.isoformat(),
         "cidr_whitelist": None,
     }
+    if user.pending_email:
+        # npm prints keys it does not know, after its own: `pending_email: …`.
+        profile["pending_email"] = user.pending_email
+    return profile
 
 
 class Profile(APIView):
@@ -206,8 +210,16 @@ class Profile(APIView):
                 return Response(_profile(actor.user))
             uri = cli_tfa_enable(actor=actor, password=password, mode=str(tfa.get("mode", "")))
             return Response({**_profile(actor.user), "tfa": uri or tfa_status(actor.user)})
-        user = profile_update(actor=actor, changes=body)
-        return Response(_profile(user))
+        # Basic credentials (the only other way in here) proved the password just now.
+        user = profile_update(actor=actor, changes=body, password_checked=actor.token is None)
+        response = Response(_profile(user))
+        if user.pending_email and body.get("email") == user.pending_email:
+            # npm prints `Set email to <the address in force>`; this says why, as a notice.
+            response["npm-notice"] = (
+                f"We sent a confirmation link to {user.pending_email}. Your email stays "
+                f"{user.email} until you open it."
+            )
+        return response
 
 
 class WebOTPDone(AnonymousAPIView):

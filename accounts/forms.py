@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from accounts.actors import Actor
 from accounts.notifications import notify
-from accounts.services.profile import password_set
+from accounts.services.profile import password_reset
 from portal.links import registry_url
 
 
@@ -27,7 +27,13 @@ class SignupForm(forms.Form):
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label="New address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Current password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class PasswordChangeForm(forms.Form):
@@ -41,7 +47,12 @@ class PasswordChangeForm(forms.Form):
 
 
 class PasswordResetRequestForm(PasswordResetForm):
-    """Django's reset form, with the email sent by Celery in Gatehouse's words."""
+    """Django's reset form, with the email sent by Celery in Gatehouse's words, and only
+    to a confirmed address. The page says the same whoever asks, so it tells nobody which
+    addresses have accounts."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.email_verified)
 
     def send_mail(
         self,
@@ -59,15 +70,13 @@ class PasswordResetRequestForm(PasswordResetForm):
 
 
 class PasswordResetSetForm(SetPasswordForm):
-    """Sets the new password through the account service (event, notice)."""
+    """Sets the new password through the account service, which revokes every token and
+    ends every session of the account."""
+
+    def __init__(self, user, *args, actor: Actor | None = None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.actor = actor or Actor(user=user)
 
     def save(self, commit=True):
-        password_set(
-            actor=Actor(user=self.user),
-            user=self.user,
-            new=self.cleaned_data["new_password1"],
-            action="account:password-reset",
-        )
-        if commit:
-            self.user.save(update_fields=["password"])
+        password_reset(actor=self.actor, user=self.user, new=self.cleaned_data["new_password1"])
         return self.user

@@ -29,6 +29,9 @@ class User(AbstractUser):
     )
     email = models.EmailField()
     email_verified = models.BooleanField(default=False)
+    # A new address asked for and not confirmed yet: `email` stays in force until its
+    # verification link is followed (accounts.services.email_verification).
+    pending_email = models.EmailField(blank=True)
     fullname = models.CharField(max_length=200, blank=True)
     # npm's 2FA modes; "disabled" exactly when the person has no confirmed factor.
     tfa_mode = models.CharField(

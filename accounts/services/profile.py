@@ -5,6 +5,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.actors import Actor
@@ -15,8 +16,10 @@ from accounts.notifications import notify
 from accounts.second_factor import second_factor_require
 from accounts.services import two_factor
 from accounts.services.email_verification import email_verification_send
+from accounts.services.tokens import token_revoke, tokens_of
 from accounts.services.users import password_verify
 from portal.errors import PermissionDenied
+from portal.links import registry_url
 
 Mode = User.TwoFactorMode
 
@@ -38,72 +41,141 @@ def account_change_guard(actor: Actor, what: str) -> None:
         )
 
 
-def profile_update(*, actor: Actor, changes: dict) -> User:
-    """`npm profile set`: email, fullname and password (the client sends every key)."""
+def profile_update(*, actor: Actor, changes: dict, password_checked: bool = False) -> User:
+    """`npm profile set`: email, fullname and password (the client sends every key).
+
+    A new email address or password needs the current password: `password.old` (npm
+    sends it with a new password; another client may send it alone with a new email), or
+    Basic credentials on this very request (`password_checked`). npm sends none with an
+    email, so `npm profile set email` is refused with where to do it instead. A new
+    address counts only once proved (accounts.services.email_verification).
+    """
     _require_writable(actor)
     user = actor.user
     email = changes.get("email")
-    fullname = changes.get("fullname")
-    password = changes.get("password")
-    email_changes = isinstance(email, str) and email and email != user.email
-    if not (email_changes or isinstance(password, dict) or (fullname or "") != user.fullname):
+    new_email = email if isinstance(email, str) and email and email != user.email else ""
+    old_password, new_password = _passwords(changes.get("password"))
+    fullname = str(changes.get("fullname") or "")[:200]  # npm sends null to clear it
+    fullname_changes = "fullname" in changes and fullname != user.fullname
+    if not (new_email or new_password or fullname_changes):
         return user
+    if new_email and not (password_checked or old_password):
+        raise InvalidAccountData(
+            "Changing your email address needs your current password, which `npm profile "
+            f"set` does not send. Change it on your account page: {_settings_url()}"
+        )
     account_change_guard(actor, "set")
+    if new_email or new_password:
+        _current_password_check(actor, user, old_password, password_checked)
     with transaction.atomic():
-        if fullname is not None or user.fullname:
-            user.fullname = str(fullname or "")[:200]
-        if email_changes:
-            _email_change(actor, user, email)
-        if isinstance(password, dict):
-            _password_change(actor, user, password)
+        if fullname_changes:
+            user.fullname = fullname
+        if new_email:
+            _email_change_request(actor, user, new_email)
+        if new_password:
+            _password_set(user, new_password)
+            _password_changed(actor, user, "account:password-change")
         user.save()
     return user
 
 
-def email_change(*, actor: Actor, user: User, email: str) -> None:
-    """The portal's email change (behind sudo mode); a verification mail goes to the new address."""
-    if email == user.email:
-        return
+def _passwords(password) -> tuple[str, str]:
+    """npm's `password: {old, new}`: the current and the new password, "" when absent."""
+    if not isinstance(password, dict):
+        return "", ""
+    return str(password.get("old") or ""), str(password.get("new") or "")
+
+
+def _current_password_check(actor: Actor, user: User, old: str, password_checked: bool) -> None:
+    if old or not password_checked:
+        password_verify(actor=actor, username=user.username, password=old)
+
+
+def _settings_url() -> str:
+    return registry_url(reverse("accounts:settings"))
+
+
+def email_change(*, actor: Actor, user: User, email: str, password: str) -> None:
+    """The portal's email change: the current password, then a verification link to the
+    new address, which counts only once followed; the old address is told. Asking for the
+    address in force drops a change that waits."""
+    password_verify(actor=actor, username=user.username, password=password)
     with transaction.atomic():
-        _email_change(actor, user, email)
-        user.save(update_fields=["email", "email_verified"])
+        if email == user.email:
+            _email_change_cancel(actor, user)
+        else:
+            _email_change_request(actor, user, email)
+        user.save(update_fields=["pending_email"])
 
 
-def password_change(*, actor: Actor, user: User, old: str, new: str) -> None:
-    with transaction.atomic():
-        _password_change(actor, user, {"old": old, "new": new})
-        user.save(update_fields=["password"])
-
-
-def _email_change(actor: Actor, user: User, email: str) -> None:
+def _email_change_request(actor: Actor, user: User, email: str) -> None:
+    """Keep `email` as the pending address and send it a link; the caller saves the user."""
     try:
         validate_email(email)
     except ValidationError:
         raise InvalidAccountData(f'"{email}" is not an email address.') from None
-    old = user.email
-    user.email = email
-    user.email_verified = False
-    event_record("account:email-change", actor=actor, user=user, details={"from": old, "to": email})
-    notify(user, "email_changed", to=old, old=old, new=email)
+    user.pending_email = email
+    event_record(
+        "account:email-change-request",
+        actor=actor,
+        user=user,
+        details={"from": user.email, "to": email},
+    )
+    notify(user, "email_change_requested", to=user.email, new=email)
     email_verification_send(user)
 
 
-def _password_change(actor: Actor, user: User, password: dict) -> None:
-    password_verify(actor=actor, username=user.username, password=str(password.get("old", "")))
-    password_set(
-        actor=actor, user=user, new=str(password.get("new", "")), action="account:password-change"
-    )
+def _email_change_cancel(actor: Actor, user: User) -> None:
+    if user.pending_email:
+        details = {"to": user.pending_email}
+        user.pending_email = ""
+        event_record("account:email-change-cancel", actor=actor, user=user, details=details)
 
 
-def password_set(*, actor: Actor, user: User, new: str, action: str) -> None:
-    """Set a new password (change or reset); the caller saves the user."""
+def password_change(*, actor: Actor, user: User, old: str, new: str) -> None:
+    """The portal's password change: the current password first. Django ends every other
+    session of the person (their hash derives from the password); the caller keeps its own
+    with `update_session_auth_hash`."""
+    password_verify(actor=actor, username=user.username, password=old)
+    with transaction.atomic():
+        _password_set(user, new)
+        user.save(update_fields=["password"])
+        _password_changed(actor, user, "account:password-change")
+
+
+def password_reset(*, actor: Actor, user: User, new: str) -> None:
+    """Set the password from an emailed reset link. Whoever had the account's credentials
+    loses them: every token is revoked, every session ends (Django checks each session's
+    hash against the password), and an email change waiting for confirmation is dropped."""
+    with transaction.atomic():
+        _password_set(user, new)
+        pending, user.pending_email = user.pending_email, ""
+        user.save(update_fields=["password", "pending_email"])
+        tokens = list(tokens_of(user))
+        for token in tokens:
+            token_revoke(actor=actor, token=token)
+        _password_changed(
+            actor,
+            user,
+            "account:password-reset",
+            details={"tokens_revoked": len(tokens), "email_change_dropped": pending},
+            reset=True,
+        )
+
+
+def _password_set(user: User, new: str) -> None:
     try:
         password_validation.validate_password(new, user)
     except ValidationError as exc:
         raise InvalidAccountData("Choose a stronger password: " + " ".join(exc.messages)) from None
     user.set_password(new)
-    event_record(action, actor=actor, user=user)
-    notify(user, "password_changed")
+
+
+def _password_changed(
+    actor: Actor, user: User, action: str, details: dict | None = None, reset: bool = False
+) -> None:
+    event_record(action, actor=actor, user=user, details=details)
+    notify(user, "password_changed", reset=reset)
 
 
 def cli_tfa_enable(*, actor: Actor, password: str, mode: str) -> str | None:

@@ -8,13 +8,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.actors import Actor
 from accounts.forms import (
     EmailChangeForm,
     PasswordChangeForm,
     PasswordResetRequestForm,
     PasswordResetSetForm,
 )
-from accounts.services.email_verification import email_verification_send, email_verify
+from accounts.services.email_verification import (
+    email_to_verify,
+    email_verification_send,
+    email_verify,
+)
 from accounts.services.profile import email_change, password_change
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
@@ -35,13 +40,8 @@ def account_settings(request):
     if request.method == "POST":
         try:
             if email_form.is_bound and email_form.is_valid():
-                email_change(
-                    actor=portal_actor(request), user=user, email=email_form.cleaned_data["email"]
-                )
-                messages.success(
-                    request,
-                    "Saved. We sent a confirmation link to the new address and told the old one.",
-                )
+                email_change(actor=portal_actor(request), user=user, **email_form.cleaned_data)
+                messages.success(request, _email_change_message(user))
                 return redirect("accounts:settings")
             if password_form.is_bound and password_form.is_valid():
                 password_change(
@@ -56,6 +56,15 @@ def account_settings(request):
     return render(request, "accounts/settings.html", context)
 
 
+def _email_change_message(user) -> str:
+    if not user.pending_email:
+        return f"Your address stays {user.email}."
+    return (
+        f"We sent a confirmation link to {user.pending_email}. Your address stays "
+        f"{user.email} until you open it; we told {user.email} too."
+    )
+
+
 def email_verify_view(request, token: str):
     try:
         email_verify(actor=portal_actor(request), token=token)
@@ -67,8 +76,10 @@ def email_verify_view(request, token: str):
 @login_required
 @require_POST
 def email_verification_resend(request):
-    email_verification_send(request.user)
-    messages.success(request, f"We sent a new confirmation link to {request.user.email}.")
+    address = email_to_verify(request.user)
+    if address:
+        email_verification_send(request.user)
+        messages.success(request, f"We sent a new confirmation link to {address}.")
     return redirect("accounts:settings")
 
 
@@ -80,7 +91,16 @@ password_reset = auth_views.PasswordResetView.as_view(
 password_reset_sent = auth_views.PasswordResetDoneView.as_view(
     template_name="accounts/password_reset_sent.html"
 )
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+
+
+class PasswordResetConfirm(auth_views.PasswordResetConfirmView):
+    """The reset is recorded with the address and client it came from."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": Actor.for_request(self.request, self.user)}
+
+
+password_reset_confirm = PasswordResetConfirm.as_view(
     form_class=PasswordResetSetForm,
     template_name="accounts/password_reset_confirm.html",
     success_url=reverse_lazy("accounts:password-reset-complete"),

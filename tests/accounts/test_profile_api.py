@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django_otp.oath import TOTP
 
-from accounts.models import User
+from accounts.models import SecurityEvent, User
 from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import PASSWORD
 
@@ -83,29 +83,87 @@ def test_disable_2fa_needs_password_and_second_factor(client, alice, alice_token
     assert not User.objects.get(pk=alice.pk).has_two_factor
 
 
-def test_profile_set_email_notifies_the_old_address(
+def test_profile_set_email_with_a_token_alone_is_refused_and_says_where(
     client, alice, alice_token, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = _post(
-            client,
-            alice_token,
-            {"email": "new@example.com", "fullname": "Alice L", "homepage": None},
-        )
+        response = _post(client, alice_token, {"email": "new@example.com", "fullname": "Alice L"})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "needs your current password" in error
+    assert "http://localhost:8000/account/settings/" in error
+    alice.refresh_from_db()
+    assert (alice.email, alice.pending_email, alice.fullname) == ("alice@example.com", "", "")
+    assert mail.outbox == []
+
+
+def test_profile_set_email_with_the_current_password_waits_for_the_link(
+    client, alice, alice_token, django_capture_on_commit_callbacks
+):
+    body = {"email": "new@example.com", "fullname": "Alice L", "password": {"old": PASSWORD}}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, alice_token, body)
+
     assert response.status_code == 200
-    assert (
-        response.json()["email"] == "new@example.com" and response.json()["fullname"] == "Alice L"
+    profile = response.json()
+    assert profile["email"] == "alice@example.com" and profile["fullname"] == "Alice L"
+    assert profile["pending_email"] == "new@example.com"
+    assert "confirmation link to new@example.com" in response["npm-notice"]
+    alice.refresh_from_db()
+    assert (alice.email, alice.pending_email) == ("alice@example.com", "new@example.com")
+    assert alice.check_password(PASSWORD)  # `password.old` alone changes no password
+    assert sorted(m.to[0] for m in mail.outbox) == ["alice@example.com", "new@example.com"]
+    told = next(m for m in mail.outbox if m.to == ["alice@example.com"])
+    assert "new@example.com" in told.body
+    assert SecurityEvent.objects.filter(user=alice, action="account:email-change-request").exists()
+
+
+def test_profile_set_email_with_basic_credentials_waits_for_the_link(client, alice):
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+
+    response = client.post(
+        "/-/npm/v1/user",
+        data=json.dumps({"email": "new@example.com"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {credentials}",
     )
-    assert response.json()["email_verified"] is False
-    assert mail.outbox[0].to == ["alice@example.com"]
-    assert "new@example.com" in mail.outbox[0].body
+
+    assert response.status_code == 200
+    alice.refresh_from_db()
+    assert (alice.email, alice.pending_email) == ("alice@example.com", "new@example.com")
+
+
+def test_profile_set_email_with_a_wrong_password_is_refused(client, alice, alice_token):
+    body = {"email": "new@example.com", "password": {"old": "nope"}}
+
+    response = _post(client, alice_token, body)
+
+    assert response.status_code == 401
+    alice.refresh_from_db()
+    assert alice.pending_email == ""
+
+
+def test_profile_set_fullname_needs_no_password(client, alice, alice_token):
+    response = _post(client, alice_token, {"email": "alice@example.com", "fullname": "Alice L"})
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=alice.pk).fullname == "Alice L"
 
 
 def test_profile_set_asks_2fa_accounts_for_a_code(client, alice, alice_token):
-    enroll_app(alice)
-    response = _post(client, alice_token, {"email": "new@example.com"})
-    assert response.status_code == 401 and response["WWW-Authenticate"] == "OTP"
-    assert User.objects.get(pk=alice.pk).email == "alice@example.com"
+    device, _ = enroll_app(alice)
+    body = {"email": "new@example.com", "password": {"old": PASSWORD}}
+
+    without_password = _post(client, alice_token, {"email": "new@example.com"})
+    without_code = _post(client, alice_token, body)
+    with_both = _post(client, alice_token, body, otp=app_code(device, steps_ahead=1))
+
+    assert without_password.status_code == 400  # refused before asking for a code
+    assert without_code.status_code == 401 and without_code["WWW-Authenticate"] == "OTP"
+    assert with_both.status_code == 200
+    alice.refresh_from_db()
+    assert (alice.email, alice.pending_email) == ("alice@example.com", "new@example.com")
 
 
 def test_password_change_checks_the_old_password(client, alice, alice_token):
