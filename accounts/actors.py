@@ -25,6 +25,12 @@ class Actor:
     # an action needs one (accounts.second_factor).
     otp: str | None = None
     npm_command: str = ""
+    # Proof of a second factor already checked by a portal view for one operation: the key
+    # of the operation a security-key assertion was bound to (registry.authz.Operation).
+    key_proof: str = ""
+    # When this browser session last passed a second factor (not a password): within sudo
+    # mode's window it proves a fresh second factor for governance in the portal.
+    session_factor_at: float | None = None
 
     @classmethod
     def anonymous(cls, request: HttpRequest | None = None) -> "Actor":

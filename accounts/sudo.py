@@ -14,10 +14,26 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 SESSION_KEY = "gatehouse_2fa_at"
+FACTOR_KEY = "gatehouse_factor_at"
 
 
 def session_mark_verified(request) -> None:
-    request.session[SESSION_KEY] = int(time.time())
+    now = int(time.time())
+    request.session[SESSION_KEY] = now
+    # A person who holds a second factor reaches this only by using it (no sign-in or sudo
+    # path takes their password alone), so for them the stamp is a second factor's: the
+    # proof governance asks for (registry.authz). A password stamp never counts as one.
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.has_two_factor:
+        request.session[FACTOR_KEY] = now
+    else:
+        request.session.pop(FACTOR_KEY, None)
+
+
+def session_factor_at(request) -> int | None:
+    """When this session last passed a second factor, if ever."""
+    session = getattr(request, "session", None)
+    return session.get(FACTOR_KEY) if session is not None else None
 
 
 def session_verified_at(request) -> int | None:

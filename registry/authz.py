@@ -1,14 +1,25 @@
-"""The one place that decides whether an actor may do something to a package.
+"""The one place that decides whether an actor may do something to a package or an org.
 
-Every entry point (npm API, portal pages, later the REST API) asks `decide` or its
-raising form `authorize`. Ownership, token scope, package publishing policies and (in
-later issues) team grants, org roles and org policies all meet here.
+Every entry point (npm API, portal pages, REST API) asks `decide` (may they?) or
+`authorize` (may they, and do they prove it?). Ownership, team grants, org roles, token
+scope, package and org policies all meet here, and so does the rule this registry is
+built on: any action that changes who may release, or under which rules (governance),
+passes the same gate as a release: the right role and a fresh second factor.
+
+A `Decision` says whether a fresh second factor is required. `authorize` then checks the
+proof the actor carries (a code at the CLI, a security-key assertion bound to this very
+operation, or a portal session whose second factor is fresh) and returns which factor it
+was, so no caller ever passes a factor label of its own.
 """
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from functools import reduce
+from operator import or_
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -16,10 +27,10 @@ from accounts.actors import Actor
 from accounts.models import User
 from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired, DomainError, NotFound, PermissionDenied
-from registry.models import Maintainer, Package, TeamGrant
+from registry.models import Package, TeamGrant
 from registry.names import split_name
 from registry.orgs.models import Membership, Org
-from registry.policy import package_policy
+from registry.policy import Policy, package_policy
 
 
 class Action(StrEnum):
@@ -29,28 +40,23 @@ class Action(StrEnum):
     STAGE = "stage"  # put a release in the staging queue (a new name, too)
     REVIEW = "review"  # see and download staged releases
     APPROVE = "approve"  # approve or reject a staged release
-    SETTINGS = "settings"  # change the package's access and publishing policy
     UNPUBLISH = "unpublish"
     DEPRECATE = "deprecate"
     DIST_TAG = "dist-tag"
-    OWNER = "owner"
     STAR = "star"  # anyone who may read, but with a token that may write
+    # Governance: who may release this package, and under which rules.
+    OWNER = "change the maintainers of"
+    SETTINGS = "change the access and publishing rules of"
 
 
-# Writes for which a person in `auth-and-writes` mode must show a second factor.
-# Staging is not one of them: that is its point. Approving always needs one, asked
-# for by the approval service itself (at the CLI and in the portal alike).
-SECOND_FACTOR_ACTIONS = frozenset(
-    {
-        Action.CREATE,
-        Action.PUBLISH,
-        Action.UNPUBLISH,
-        Action.DEPRECATE,
-        Action.DIST_TAG,
-        Action.OWNER,
-        Action.SETTINGS,
-    }
-)
+GOVERNANCE = frozenset({Action.OWNER, Action.SETTINGS})
+# What installers get: under a "second factor to publish" or "staged only" policy these
+# need a fresh second factor whatever the person's own 2FA mode (moving `latest` is a
+# release by other means).
+RELEASE_ACTIONS = frozenset({Action.CREATE, Action.PUBLISH, Action.DIST_TAG, Action.UNPUBLISH})
+# Writes for which a person in `auth-and-writes` mode shows a second factor at the CLI.
+# Staging is not one of them: that is its point.
+MODE_SECOND_FACTOR_ACTIONS = RELEASE_ACTIONS | {Action.DEPRECATE}
 READ_ONLY_ACTIONS = frozenset({Action.READ, Action.REVIEW})
 
 
@@ -59,7 +65,7 @@ class Decision:
     allowed: bool
     error: type[DomainError] | None = None
     reason: str = ""
-    # Allowed once the request proves a second factor (npm-otp, or a security key).
+    # Allowed only with a fresh second factor (see `authorize`).
     second_factor: bool = False
 
     def raise_if_denied(self) -> None:
@@ -68,57 +74,106 @@ class Decision:
 
 
 ALLOW = Decision(allowed=True)
+WITH_SECOND_FACTOR = Decision(allowed=True, second_factor=True)
 
+
+@dataclass(frozen=True)
+class Operation:
+    """Exactly what a second factor is asked for, as the server parsed it from the request:
+    a code or a key approval serves this operation and no other."""
+
+    key: str
+    summary: str
+    details: dict = field(default_factory=dict)
+    # A portal session's fresh second factor (sudo mode) proves it too. Not for approving a
+    # release: that takes a code or a key assertion bound to the release itself.
+    session_may_prove: bool = True
+
+
+# Who may do what: one definition ------------------------------------------------------
 
 WRITE, READ = "write", "read"
+ORG_MANAGERS = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+# Each way a person comes to write a package: the path from the package to the person,
+# and what must hold on that path. Read both ways below, so "who may write" is written once.
+_WRITE_PATHS = (
+    ("maintainers__user", Q()),
+    ("org__memberships__user", Q(org__memberships__role__in=ORG_MANAGERS)),
+    (
+        "team_grants__team__members__user",
+        Q(team_grants__permission=TeamGrant.Permission.READ_WRITE),
+    ),
+)
+_READ_PATHS = (("team_grants__team__members__user", Q()),)
 
 
-def package_role(user, package: Package) -> str | None:
-    """What `user` may do with `package` by who they are: "write", "read" or None.
+def _packages_by_paths(user, paths) -> Q:
+    return reduce(or_, (Q(**{path: user}) & condition for path, condition in paths))
 
-    Maintainers and the owners and admins of the package's org write; teams of the org
-    read or write as granted (npm's `access grant`).
-    """
+
+def packages_writable_by(user):
+    """Packages `user` may write: as a maintainer, an org owner or admin, or via a team."""
     if user is None:
-        return None
-    if Maintainer.objects.filter(package=package, user=user).exists():
-        return WRITE
-    if package.org_id is None:
-        return None
-    role = (
-        Membership.objects.filter(org_id=package.org_id, user=user)
-        .values_list("role", flat=True)
-        .first()
+        return Package.objects.none()
+    return Package.objects.filter(_packages_by_paths(user, _WRITE_PATHS)).distinct()
+
+
+def packages_visible_to(user, packages=None):
+    """Public packages, and the restricted ones `user` may read."""
+    packages = Package.objects.all() if packages is None else packages
+    public = Q(access=Package.Access.PUBLIC)
+    if user is None:
+        return packages.filter(public)
+    readable = Q(pk__in=packages_writable_by(user).values("pk")) | _packages_by_paths(
+        user, _READ_PATHS
     )
-    if role in (Membership.Role.OWNER, Membership.Role.ADMIN):
-        return WRITE
-    grants = set(
-        TeamGrant.objects.filter(package=package, team__members__user=user).values_list(
-            "permission", flat=True
-        )
-    )
-    if TeamGrant.Permission.READ_WRITE in grants:
-        return WRITE
-    return READ if grants else None
+    return packages.filter(public | readable).distinct()
 
 
 def package_writers(package: Package):
-    """Everyone `package_role` says may write `package` (for notices to its approvers)."""
-    who = Q(maintainerships__package=package)
-    if package.org_id is not None:
-        who |= Q(
-            memberships__org_id=package.org_id,
-            memberships__role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
-        )
-        who |= Q(
-            team_memberships__team__grants__package=package,
-            team_memberships__team__grants__permission=TeamGrant.Permission.READ_WRITE,
-        )
-    return User.objects.filter(who, is_active=True).distinct().order_by("username")
+    """Everyone who may write `package`, read from the same paths as `packages_writable_by`."""
+    ids = reduce(
+        or_,
+        (
+            Q(pk__in=Package.objects.filter(Q(pk=package.pk) & condition).values(path))
+            for path, condition in _WRITE_PATHS
+        ),
+    )
+    return User.objects.filter(ids, is_active=True).order_by("username")
+
+
+def package_role(user, package: Package) -> str | None:
+    """What `user` may do with `package` by who they are: "write", "read" or None."""
+    if user is None or package.pk is None:
+        return None
+    if packages_writable_by(user).filter(pk=package.pk).exists():
+        return WRITE
+    readable = Package.objects.filter(_packages_by_paths(user, _READ_PATHS), pk=package.pk)
+    return READ if readable.exists() else None
 
 
 def is_maintainer(user, package: Package) -> bool:
     return package_role(user, package) == WRITE
+
+
+def org_role(user, org: Org) -> str | None:
+    if user is None or org is None:
+        return None
+    return Membership.objects.filter(org=org, user=user).values_list("role", flat=True).first()
+
+
+def may_approve(user, package: Package, policy: Policy, *, stager_id=None) -> bool:
+    """Whether `user` may approve a release of `package` now: asked when they approve and
+    again, under the release's lock, when their approval is counted."""
+    if user is None or not user.is_active or not user.has_two_factor:
+        return False
+    if policy.exclude_stager and stager_id is not None and user.pk == stager_id:
+        return False
+    return package_role(user, package) == WRITE
+
+
+# Packages -------------------------------------------------------------------------------
 
 
 def decide(
@@ -140,32 +195,32 @@ def decide(
             AuthenticationRequired,
             f"You must be logged in to {action} {package.name}. Run `npm login`.",
         )
-    if role != WRITE and action is not Action.STAR:
-        if action is Action.REVIEW:
-            return _hidden(package.name)
-        return Decision(
-            False,
-            PermissionDenied,
-            f"You are not a maintainer of {package.name}. Ask one of its maintainers "
-            f"(`npm owner ls {package.name}`) to add you with `npm owner add`"
-            + (
-                ", or its organization to grant your team read-write access."
-                if package.org_id
-                else "."
-            ),
-        )
-    if action in READ_ONLY_ACTIONS or action is Action.STAR:
-        return (
-            ALLOW
-            if action is not Action.STAR or actor.can_write
-            else _read_only(actor, action, package.name)
-        )
+    if action is Action.STAR:
+        return ALLOW if actor.can_write else _read_only(action, package.name)
+    if role != WRITE:
+        return _hidden(package.name) if action is Action.REVIEW else _not_maintainer(package)
+    if action in READ_ONLY_ACTIONS:
+        return ALLOW
     if not actor.can_write:
-        return _read_only(actor, action, package.name)
+        return _read_only(action, package.name)
+    if action in GOVERNANCE:
+        return _governance(actor, action, package)
     return _policy(actor, action, package)
 
 
-def _read_only(actor: Actor, action: Action, name: str) -> Decision:
+def _not_maintainer(package: Package) -> Decision:
+    return Decision(
+        False,
+        PermissionDenied,
+        f"You are not a maintainer of {package.name}. Ask one of its maintainers "
+        f"(`npm owner ls {package.name}`) to add you with `npm owner add`"
+        + (
+            ", or its organization to grant your team read-write access." if package.org_id else "."
+        ),
+    )
+
+
+def _read_only(action: Action, name: str) -> Decision:
     return Decision(
         False,
         PermissionDenied,
@@ -173,10 +228,40 @@ def _read_only(actor: Actor, action: Action, name: str) -> Decision:
     )
 
 
+def _governance(actor: Actor, action: Action, package: Package) -> Decision:
+    """Changing who may release, or the rules: on an org's package only its owners and
+    admins may (a read-write team or a maintainer who is a plain member may not), and
+    everyone needs a fresh second factor, whatever their own 2FA mode."""
+    if package.org_id is not None and org_role(actor.user, package.org) not in ORG_MANAGERS:
+        return Decision(
+            False,
+            PermissionDenied,
+            f"Only owners and admins of @{package.org.name} may {action} {package.name}. "
+            f"Ask one of them (`npm org ls {package.org.name}`).",
+        )
+    return _second_factor_held(actor, f"{action} {package.name}") or WITH_SECOND_FACTOR
+
+
+def _second_factor_held(actor: Actor, doing: str) -> Decision | None:
+    """A refusal for a person who has no second factor to show, else None."""
+    if actor.user.has_two_factor:
+        return None
+    return Decision(
+        False,
+        PermissionDenied,
+        f"To {doing} you need a second factor. Add a security key or an authenticator app "
+        "on your account's security page (/account/security/), then try again.",
+    )
+
+
 def _policy(actor: Actor, action: Action, package: Package) -> Decision:
     """The package's publishing policy, joined with its org's (see registry.policy)."""
     policy = package_policy(package)
     org = f"@{policy.org.name}" if policy.org else package.name
+    if action is Action.APPROVE:
+        return _second_factor_held(actor, "approve or reject a staged release") or (
+            WITH_SECOND_FACTOR
+        )
     if policy.require_2fa and not actor.user.has_two_factor:
         return Decision(
             False,
@@ -187,8 +272,16 @@ def _policy(actor: Actor, action: Action, package: Package) -> Decision:
     refused = _token_too_old(actor, policy)
     if refused:
         return refused
-    if action not in (Action.PUBLISH, Action.CREATE):
-        return _allow(actor, action)
+    if action in (Action.PUBLISH, Action.CREATE):
+        refused = _publish_refused(actor, package, policy, org)
+        if refused:
+            return refused
+    if action in RELEASE_ACTIONS and (policy.publish_requires_tfa or policy.require_staged):
+        return _second_factor_held(actor, f"{action} {package.name}") or WITH_SECOND_FACTOR
+    return _by_mode(actor, action)
+
+
+def _publish_refused(actor: Actor, package: Package, policy: Policy, org: str) -> Decision | None:
     if policy.require_staged:
         return Decision(
             False,
@@ -196,26 +289,19 @@ def _policy(actor: Actor, action: Action, package: Package) -> Decision:
             f"{org} requires staged publishing: run `npm stage publish`, then have a "
             "maintainer approve the release.",
         )
-    if policy.stage_only_without_second_factor and not actor.otp:
-        return Decision(
-            False,
-            PermissionDenied,
-            f"{org} lets automation only stage releases: run `npm stage publish`, or publish "
-            "yourself with --otp=<code>.",
-        )
-    if policy.publish_requires_tfa or policy.stage_only_without_second_factor:
-        if not actor.user.has_two_factor:
+    if policy.stage_only_without_second_factor:
+        if not actor.otp:
             return Decision(
                 False,
                 PermissionDenied,
-                f"Publishing {package.name} requires two-factor authentication. Add a second "
-                "factor on your account's security page, then publish again.",
+                f"{org} lets automation only stage releases: run `npm stage publish`, or "
+                "publish yourself with --otp=<code>.",
             )
-        return Decision(allowed=True, second_factor=actor.token is not None)
-    return _allow(actor, action)
+        return _second_factor_held(actor, f"publish {package.name}") or WITH_SECOND_FACTOR
+    return None
 
 
-def _token_too_old(actor: Actor, policy) -> Decision | None:
+def _token_too_old(actor: Actor, policy: Policy) -> Decision | None:
     if actor.token is None or policy.max_token_days is None:
         return None
     limit = timedelta(days=policy.max_token_days)
@@ -233,17 +319,14 @@ def _token_too_old(actor: Actor, policy) -> Decision | None:
     return None
 
 
-def _allow(actor: Actor, action: Action) -> Decision:
-    """Allowed; with a second factor when the person asked for it on every write.
-
-    Only the CLI door asks here: portal pages guard their writes with sudo mode.
-    """
+def _by_mode(actor: Actor, action: Action) -> Decision:
+    """Allowed; with a second factor at the CLI when the person asked for one on every write."""
     needs = (
-        action in SECOND_FACTOR_ACTIONS
+        action in MODE_SECOND_FACTOR_ACTIONS
         and actor.token is not None
         and actor.user.tfa_mode == User.TwoFactorMode.AUTH_AND_WRITES
     )
-    return Decision(allowed=True, second_factor=needs)
+    return WITH_SECOND_FACTOR if needs else ALLOW
 
 
 def _decide_create(actor: Actor, action: Action, name: str) -> Decision:
@@ -260,21 +343,14 @@ def _decide_create(actor: Actor, action: Action, name: str) -> Decision:
         )
     scope, _ = split_name(name)
     if scope is None or scope == actor.user.username:
-        return _allow(actor, action)
+        return _by_mode(actor, action)
     org = Org.objects.filter(name=scope).first()
-    if org is None or not Membership.objects.filter(org=org, user=actor.user).exists():
+    if org is None or org_role(actor.user, org) is None:
         return Decision(
             False,
             PermissionDenied,
             f"You may not {verb} under the @{scope} scope: it is neither yours nor an "
             f"organization you belong to. Use @{actor.user.username}/… or an unscoped name.",
-        )
-    if org.require_2fa and not actor.user.has_two_factor:
-        return Decision(
-            False,
-            PermissionDenied,
-            f"@{org.name} requires two-factor authentication to {verb} packages. Add a second "
-            "factor on your account's security page, then try again.",
         )
     # A first release meets the org's publishing policies like any other: a new package
     # starts exactly as strict as its org.
@@ -293,74 +369,85 @@ def authorize(
     *,
     package: Package | None = None,
     name: str = "",
-    version: str = "",
-) -> None:
-    """Raise unless `actor` may do `action`; asks for the second factor where one is due."""
+    operation: Operation | None = None,
+) -> str:
+    """Raise unless `actor` may do `action`, proving a second factor where one is due.
+
+    Returns the factor that proved it ("app", "recovery-code", "security-key", "session"),
+    or "" when none was needed. `operation` names exactly what is being done; without it the
+    proof is bound to the action on the package.
+    """
     decision = decide(actor, action, package=package, name=name)
     decision.raise_if_denied()
-    if decision.second_factor:
-        name = name or package.name
+    if not decision.second_factor:
+        return ""
+    name = name or package.name
+    if operation is None:
         # Creating a name is publishing its first version: one operation for the code's reuse.
         verb = Action.PUBLISH if action is Action.CREATE else action
-        second_factor_require(
-            actor,
-            operation=f"{verb}:{name}",
-            description={
-                "command": actor.npm_command or str(action),
-                "package": name,
-                "version": version,
-            },
-        )
+        operation = Operation(f"{verb.name.lower()}:{name}", f"{verb} {name}", {"package": name})
+    return second_factor_prove(actor, operation)
+
+
+def second_factor_prove(actor: Actor, operation: Operation) -> str:
+    """Check the proof of a second factor that `actor` carries for `operation`."""
+    if actor.key_proof and actor.key_proof == operation.key:
+        return "security-key"  # an assertion the portal verified for exactly this operation
+    if operation.session_may_prove and actor.token is None and _session_factor_is_fresh(actor):
+        return "session"
+    return second_factor_require(
+        actor,
+        operation=operation.key,
+        description={"summary": operation.summary, **operation.details},
+    )
+
+
+def _session_factor_is_fresh(actor: Actor) -> bool:
+    stamp = actor.session_factor_at
+    return stamp is not None and time.time() - stamp < settings.GATEHOUSE_SUDO_SECONDS
+
+
+# Organizations --------------------------------------------------------------------------
 
 
 class OrgAction(StrEnum):
     READ = "see"
+    AUDIT = "see the invitations and compliance of"  # owners and admins; reading only
     MANAGE = "manage the members, teams and packages of"
     POLICY = "change the policies of"
 
 
 def decide_org(actor: Actor, action: OrgAction, org: Org) -> Decision:
-    role = None
-    if actor.user is not None:
-        role = (
-            Membership.objects.filter(org=org, user=actor.user)
-            .values_list("role", flat=True)
-            .first()
-        )
+    """Seeing an org is for its members; every change to it is governance."""
+    role = org_role(actor.user, org)
     if role is None:
         return Decision(False, NotFound, f"@{org.name} is not an organization you belong to.")
     if action is OrgAction.READ:
         return ALLOW
+    if action is OrgAction.AUDIT:
+        if role in ORG_MANAGERS:
+            return ALLOW
+        return Decision(
+            False, PermissionDenied, f"Only owners and admins of @{org.name} may {action} it."
+        )
     if not actor.can_write:
         return Decision(
             False, PermissionDenied, f"This token is read-only, so it cannot {action} @{org.name}."
         )
-    allowed = (
-        (Membership.Role.OWNER,)
-        if action is OrgAction.POLICY
-        else (Membership.Role.OWNER, Membership.Role.ADMIN)
-    )
+    allowed = (Membership.Role.OWNER,) if action is OrgAction.POLICY else ORG_MANAGERS
     if role not in allowed:
         who = "owners" if action is OrgAction.POLICY else "owners and admins"
         return Decision(False, PermissionDenied, f"Only {who} of @{org.name} may {action} it.")
-    if org.require_2fa and not actor.user.has_two_factor:
-        return Decision(
-            False,
-            PermissionDenied,
-            f"@{org.name} requires two-factor authentication. Add a second factor on your security page.",
-        )
-    # Like sudo mode in the portal: at the CLI and the REST API, a fresh second factor.
-    return Decision(
-        allowed=True, second_factor=actor.token is not None and actor.user.has_two_factor
-    )
+    return _second_factor_held(actor, f"{action} @{org.name}") or WITH_SECOND_FACTOR
 
 
-def authorize_org(actor: Actor, action: OrgAction, org: Org) -> None:
+def authorize_org(
+    actor: Actor, action: OrgAction, org: Org, *, operation: Operation | None = None
+) -> str:
     decision = decide_org(actor, action, org)
     decision.raise_if_denied()
-    if decision.second_factor:
-        second_factor_require(
-            actor,
-            operation=f"org:{org.name}",
-            description={"command": actor.npm_command or "org", "package": f"@{org.name}"},
-        )
+    if not decision.second_factor:
+        return ""
+    if operation is None:
+        operation = Operation(f"org:{org.name}", f"{action} @{org.name}", {"org": org.name})
+    return second_factor_prove(actor, operation)

@@ -6,33 +6,6 @@ from django.utils import timezone
 
 from registry.orgs.models import Invitation, Membership, Org, Team, TeamGrant, TeamMember
 
-ORG_MANAGERS = ("owner", "admin")
-
-
-class PackageQuerySet(models.QuerySet):
-    def writable_by(self, user):
-        """Packages `user` may write: as a maintainer, an org owner or admin, or via a team."""
-        if user is None:
-            return self.none()
-        return self.filter(
-            models.Q(maintainers__user=user)
-            | models.Q(org__memberships__user=user, org__memberships__role__in=ORG_MANAGERS)
-            | models.Q(team_grants__team__members__user=user, team_grants__permission="read-write")
-        ).distinct()
-
-    def maintained_by(self, user):
-        return self.writable_by(user)
-
-    def visible_to(self, user):
-        public = models.Q(access=Package.Access.PUBLIC)
-        if user is None:
-            return self.filter(public)
-        readable = models.Q(pk__in=self.writable_by(user).values("pk")) | models.Q(
-            team_grants__team__members__user=user
-        )
-        return self.filter(public | readable).distinct()
-
-
 class Package(models.Model):
     class Access(models.TextChoices):
         PUBLIC = "public"
@@ -63,7 +36,6 @@ class Package(models.Model):
     approvals_required = models.PositiveSmallIntegerField(default=1)
     exclude_stager = models.BooleanField(default=False)
 
-    objects = PackageQuerySet.as_manager()
 
     def __str__(self):
         return self.name

@@ -5,6 +5,7 @@ import json
 from django.db.models import Case, IntegerField, Q, Value, When
 
 from accounts.actors import Actor
+from registry.authz import packages_visible_to
 from registry.models import Package
 
 MAX_RESULTS = 250
@@ -22,7 +23,7 @@ def packages_search(
     *, actor: Actor, text: str, size: int, offset: int
 ) -> tuple[list[Package], int]:
     terms = [term for term in text.lower().split() if term][:10]
-    packages = Package.objects.visible_to(actor.user).filter(unpublished_at__isnull=True)
+    packages = packages_visible_to(actor.user).filter(unpublished_at__isnull=True)
     score = Value(0, output_field=IntegerField())
     for term in terms:
         field, _, value = term.partition(":")

@@ -98,6 +98,15 @@ def issue_token(user: User) -> str:
 
 
 @pytest.fixture
+def alice_codes(alice):
+    """alice with an authenticator app (auth-only: her writes ask for no code, governance
+    does); each call gives a fresh code for one operation."""
+    from tests.accounts.factors import Codes
+
+    return Codes(alice, mode=User.TwoFactorMode.AUTH_ONLY)
+
+
+@pytest.fixture
 def alice_token(alice):
     return issue_token(alice)
 

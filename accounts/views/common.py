@@ -1,13 +1,20 @@
 """Helpers every portal view of the accounts app uses."""
 
+from dataclasses import replace
+
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.actors import Actor
+from accounts.sudo import session_factor_at
 
 
-def portal_actor(request) -> Actor:
-    user = request.user if request.user.is_authenticated else None
-    return Actor.for_request(request, user)
+def portal_actor(request, *, key_proof: str = "") -> Actor:
+    """The signed-in person, with the proof of a second factor their session holds, and
+    `key_proof`: the operation a security-key assertion on this request was bound to."""
+    if not request.user.is_authenticated:
+        return Actor.for_request(request, None)
+    actor = Actor.for_request(request, request.user)
+    return replace(actor, session_factor_at=session_factor_at(request), key_proof=key_proof)
 
 
 def next_url(request, default: str = "accounts:packages"):

@@ -5,7 +5,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import request_actor
-from accounts.second_factor import second_factor_require
 from registry.authz import Action
 from registry.exceptions import InvalidPayload
 from registry.services.common import package_for
@@ -34,14 +33,6 @@ class Access(APIView):
         if not body or set(body) - set(NPM_KEYS):
             raise InvalidPayload(
                 "Send access, publish_requires_tfa or automation_token_overrides_tfa."
-            )
-        package_for(actor, name, Action.SETTINGS)
-        if actor.user.has_two_factor:
-            # Like the portal's sudo mode: a policy change needs a fresh second factor.
-            second_factor_require(
-                actor,
-                operation=f"settings:{name}",
-                description={"command": "access set", "package": name},
             )
         package = package_settings_update(
             actor=actor, name=name, changes={NPM_KEYS[k]: v for k, v in body.items()}

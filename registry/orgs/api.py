@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.authentication import request_actor
 from accounts.models import User
 from portal.errors import NotFound
-from registry.authz import Action, OrgAction, package_role
+from registry.authz import Action, OrgAction, decide_org, packages_visible_to, packages_writable_by
 from registry.exceptions import InvalidPayload
 from registry.models import Package, TeamGrant
 from registry.orgs.models import Membership, Org, Team
@@ -70,7 +70,7 @@ def _team_for(request, org: str, team: str, action: OrgAction) -> Team:
 
 def _access(packages, user) -> dict[str, str]:
     """{name: "write" | "read"}: what `user` may do with each of `packages`."""
-    writable = set(packages.writable_by(user).values_list("pk", flat=True))
+    writable = set(packages_writable_by(user).filter(pk__in=packages).values_list("pk", flat=True))
     return {
         p.name: "write" if p.pk in writable else "read"
         for p in packages.filter(unpublished_at__isnull=True).order_by("name")
@@ -227,7 +227,7 @@ class OrgPackages(APIView):
     def get(self, request, org: str):
         actor = request_actor(request)
         org = org_for(actor, org, OrgAction.READ)
-        packages = Package.objects.filter(org=org).visible_to(actor.user)
+        packages = packages_visible_to(actor.user, Package.objects.filter(org=org))
         return _no_cache(_access(packages, actor.user))
 
 
@@ -241,12 +241,12 @@ class UserPackages(APIView):
         if user is None:
             raise NotFound(_not_a_user(actor.user, username))
         if user == actor.user:
-            reachable = Q(pk__in=Package.objects.writable_by(user).values("pk")) | Q(
+            reachable = Q(pk__in=packages_writable_by(user).values("pk")) | Q(
                 team_grants__team__members__user=user
             )
             packages = Package.objects.filter(reachable).distinct()
         else:
-            packages = Package.objects.filter(maintainers__user=user).visible_to(actor.user)
+            packages = packages_visible_to(actor.user, Package.objects.filter(maintainers__user=user))
         return _no_cache(_access(Package.objects.filter(pk__in=packages.values("pk")), user))
 
 
@@ -270,16 +270,10 @@ class Collaborators(APIView):
         actor = request_actor(request)
         package = package_for(actor, name, Action.READ)
         access = {m: "write" for m in package.maintainers.values_list("user__username", flat=True)}
-        if package.org_id and _sees_org(actor.user, package):
+        # The org's people are for its members to see (registry.authz).
+        if package.org_id and decide_org(actor, OrgAction.READ, package.org).allowed:
             access.update(_org_collaborators(package.org, package, exclude=set(access)))
         return _no_cache(dict(sorted(access.items())))
-
-
-def _sees_org(user, package: Package) -> bool:
-    return user is not None and (
-        package_role(user, package) is not None
-        or Membership.objects.filter(org_id=package.org_id, user=user).exists()
-    )
 
 
 def _org_collaborators(org: Org, package: Package, exclude: set[str]) -> dict[str, str]:

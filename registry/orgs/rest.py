@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.actors import Actor
 from accounts.authentication import request_actor
 from accounts.exceptions import InvalidAccountData
-from portal.errors import AuthenticationRequired, NotFound, PermissionDenied
+from portal.errors import AuthenticationRequired, NotFound
 from registry.authz import Action, OrgAction, decide
 from registry.orgs.compliance import org_compliance
 from registry.orgs.models import Invitation, Membership, Org
@@ -131,17 +131,6 @@ def _membership(actor: Actor, org: Org) -> Membership:
     return Membership.objects.select_related("org").get(org=org, user=actor.user)
 
 
-def _admin_org(actor: Actor, name: str) -> Org:
-    """An org whose private records (invitations, compliance) `actor` may read.
-
-    Reading, so no second factor and a read-only token will do; but only owners and
-    admins, like the portal's pages (registry.authz has no action for this yet)."""
-    org = org_for(actor, name, OrgAction.READ)
-    if _membership(actor, org).role not in (Role.OWNER, Role.ADMIN):
-        raise PermissionDenied(f"Only owners and admins of @{org.name} may see this.")
-    return org
-
-
 def _open_invitation(org: Org, invitation_id) -> Invitation:
     invitation = org.invitations.filter(
         pk=invitation_id,
@@ -221,7 +210,7 @@ class MemberView(APIView):
 class InvitationList(APIView):
     @reads(InvitationOut(many=True), summary="Open invitations (owners and admins)")
     def get(self, request, org: str):
-        org = _admin_org(_actor(request), org)
+        org = org_for(_actor(request), org, OrgAction.AUDIT)
         invitations = org.invitations.filter(
             accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
         ).select_related("user", "invited_by")
@@ -373,7 +362,7 @@ class PolicyView(APIView):
 class ComplianceView(APIView):
     @reads(Compliance, summary="Members without 2FA, loose packages, risky tokens (admins)")
     def get(self, request, org: str):
-        org = _admin_org(_actor(request), org)
+        org = org_for(_actor(request), org, OrgAction.AUDIT)
         return Response(Compliance(org_compliance(org)).data)
 
 

@@ -1,5 +1,7 @@
 """Organizations: creating them, members and roles, invitations, teams, package grants and
-policies. Every change is authorized by `registry.authz.decide_org` and recorded."""
+policies. Every change authorizes itself through `registry.authz` (governance: the role
+and a fresh second factor bound to the change), is recorded, and is emailed to the org's
+owners (and, for a package's grants, to its maintainers)."""
 
 import hmac
 import uuid
@@ -17,11 +19,18 @@ from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData
 from accounts.models import User, username_validator
 from accounts.notifications import notify
-from accounts.second_factor import second_factor_require
 from accounts.secrets import secret_generate, secret_hash
 from portal.errors import AuthenticationRequired, Conflict, NotFound, PermissionDenied
 from portal.links import registry_url
-from registry.authz import OrgAction, authorize_org
+from registry.authz import (
+    Operation,
+    OrgAction,
+    authorize_org,
+    decide_org,
+    packages_writable_by,
+    second_factor_prove,
+)
+from registry.governance import governance_notify
 from registry.models import Maintainer, Package
 from registry.orgs.models import DEVELOPERS_TEAM, Invitation, Membership, Org, Team, TeamMember
 from registry.packuments import packument_touch
@@ -45,18 +54,42 @@ RESERVED_NAMES = frozenset({"new"})
 
 
 def org_for(actor: Actor, name: str, action: OrgAction) -> Org:
-    """Fetch and authorize in one step; an org you are not in looks like a missing one."""
+    """Fetch and decide in one step; an org you are not in looks like a missing one.
+
+    Deciding only: the service that makes the change proves the second factor, bound to
+    exactly that change (`org_change_authorize`)."""
     org = Org.objects.filter(name=name.lstrip("@").lower()).first()
     if org is None:
         raise NotFound(f"@{name.lstrip('@')} is not an organization you belong to.")
-    authorize_org(actor, action, org)
+    decide_org(actor, action, org).raise_if_denied()
     return org
+
+
+def org_change_authorize(
+    actor: Actor, org: Org, change: str, action: OrgAction = OrgAction.MANAGE
+) -> None:
+    """Authorize one change to `org` (registry.authz): the role, and a fresh second factor
+    bound to this change."""
+    authorize_org(
+        actor,
+        action,
+        org,
+        operation=Operation(
+            key=f"org:{org.name}:{change}",
+            summary=f"@{org.name}: {change}",
+            details={"action": "org", "org": org.name, "change": change},
+        ),
+    )
+
+
+def _tell_owners(actor: Actor, org: Org, change: str) -> None:
+    governance_notify(actor=actor, what="the members and teams", org=org, changes=[change])
 
 
 def org_events_visible(org: Org, viewer):
     """The org's history as `viewer` may see it: a package's events only for those who may
     see the package's own history (its writers), as `registry.authz` Action.REVIEW says."""
-    visible = Package.objects.writable_by(viewer).values("pk")
+    visible = packages_writable_by(viewer).values("pk")
     return org.events.filter(Q(package__isnull=True) | Q(package__in=visible))
 
 
@@ -89,11 +122,15 @@ def org_create(*, actor: Actor, name: str, description: str = "") -> Org:
             f'The name "{name}" is taken by a user or an organization. Choose another one.'
         )
     if actor.token is not None and actor.user.has_two_factor:
-        # As for every other org change made with a token (registry.authz.decide_org).
-        second_factor_require(
+        # Creating an org makes a new scope, not a change to anyone's rules; a token still
+        # shows the second factor its person holds.
+        second_factor_prove(
             actor,
-            operation=f"org-create:{name}",
-            description={"command": actor.npm_command or "org create", "package": f"@{name}"},
+            Operation(
+                key=f"org-create:{name}",
+                summary=f"Create the organization @{name}",
+                details={"action": "org create", "org": name},
+            ),
         )
     try:
         with transaction.atomic():
@@ -153,6 +190,9 @@ def member_role_set(*, actor: Actor, org: Org, username: str, role: str) -> Memb
         membership = _member(org, username)
         _check_owner_change(actor, org, membership, role)
         if membership.role != role:
+            change = f"{membership.user.username} from {membership.role} to {role}"
+            org_change_authorize(actor, org, f"role of {change}")
+            _tell_owners(actor, org, f"changed the role of {change}")
             previous = membership.role
             membership.role = role
             membership.save(update_fields=["role"])
@@ -178,6 +218,10 @@ def member_remove(*, actor: Actor, org: Org, username: str) -> None:
         leaving_self = membership.user_id == actor.user.pk
         if not leaving_self or membership.role == Role.OWNER:
             _check_owner_change(actor, org, membership, None)
+        if not leaving_self:  # leaving takes no power from anyone else
+            decide_org(actor, OrgAction.MANAGE, org).raise_if_denied()
+            org_change_authorize(actor, org, f"remove {membership.user.username}")
+        _tell_owners(actor, org, f"removed {membership.user.username}")
         TeamMember.objects.filter(team__org=org, user=membership.user).delete()
         _maintainerships_end(org, membership.user)
         membership.delete()
@@ -212,6 +256,7 @@ def invitation_create(
     Returns the invitation and, for email, the link's secret (sent, never stored)."""
     if role not in Role.values:
         raise InvalidAccountData("The role must be owner, admin or member.")
+    decide_org(actor, OrgAction.MANAGE, org).raise_if_denied()
     _check_owner_change(actor, org, None, role)
     user = None
     if username:
@@ -222,6 +267,7 @@ def invitation_create(
             raise Conflict(f"{user.username} is already a member of @{org.name}.")
     elif not email:
         raise InvalidAccountData("Invite someone by username or by email address.")
+    org_change_authorize(actor, org, f"invite {username or email} as {role}")
     secret = None if user else secret_generate(prefix="", length=40)
     with transaction.atomic():
         Invitation.objects.filter(
@@ -243,6 +289,7 @@ def invitation_create(
             org=org,
             details={"invitee": username or email, "role": role},
         )
+        _tell_owners(actor, org, f"invited {username or email} as {role}")
         path = reverse("orgs:invitation", args=[invitation.pk.hex])
         url = registry_url(path + (f"?key={secret}" if secret else ""))
         notify(
@@ -298,6 +345,8 @@ def invitation_accept(*, actor: Actor, invitation: Invitation) -> Membership:
 
 
 def invitation_revoke(*, actor: Actor, invitation: Invitation) -> None:
+    invitee = invitation.email or str(invitation.user)
+    org_change_authorize(actor, invitation.org, f"revoke the invitation of {invitee}")
     with transaction.atomic():
         if Invitation.objects.filter(
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True
@@ -321,6 +370,7 @@ def team_get(org: Org, name: str) -> Team:
 
 
 def team_create(*, actor: Actor, org: Org, name: str, description: str = "") -> Team:
+    org_change_authorize(actor, org, f"create the team {name.lower()}")
     try:
         username_validator(name.lower())
         longest = Team._meta.get_field("name").max_length
@@ -341,16 +391,20 @@ def team_create(*, actor: Actor, org: Org, name: str, description: str = "") -> 
 def team_destroy(*, actor: Actor, team: Team) -> None:
     if team.name == DEVELOPERS_TEAM:
         raise Conflict(f"The {DEVELOPERS_TEAM} team holds every member; it cannot be removed.")
+    org_change_authorize(actor, team.org, f"remove the team {team.name}")
     with transaction.atomic():
+        _tell_owners(actor, team.org, f"removed the team {team.name}")
         event_record("org:team-destroy", actor=actor, org=team.org, details={"team": team.name})
         team.delete()
 
 
 def team_member_add(*, actor: Actor, team: Team, username: str) -> TeamMember:
     membership = _member(team.org, username)
+    org_change_authorize(actor, team.org, f"add {membership.user.username} to the team {team.name}")
     with transaction.atomic():
         member, created = TeamMember.objects.get_or_create(team=team, user=membership.user)
         if created:
+            _tell_owners(actor, team.org, f"added {membership.user.username} to {team.name}")
             event_record(
                 "org:team-member-add",
                 actor=actor,
@@ -362,6 +416,7 @@ def team_member_add(*, actor: Actor, team: Team, username: str) -> TeamMember:
 
 
 def team_member_remove(*, actor: Actor, team: Team, username: str) -> None:
+    org_change_authorize(actor, team.org, f"remove {username.lower()} from the team {team.name}")
     with transaction.atomic():
         member = (
             TeamMember.objects.filter(team=team, user__username=username.lower())
@@ -371,6 +426,7 @@ def team_member_remove(*, actor: Actor, team: Team, username: str) -> None:
         if member is None:
             raise NotFound(f"{username} is not in the team {team}.")
         member.delete()
+        _tell_owners(actor, team.org, f"removed {member.user.username} from {team.name}")
         event_record(
             "org:team-member-remove",
             actor=actor,
@@ -393,6 +449,8 @@ def org_policy_update(*, actor: Actor, org: Org, changes: dict) -> Org:
         }
         if not changed:
             return org
+        summary = ", ".join(f"{f}={c['to']}" for f, c in sorted(changed.items()))
+        org_change_authorize(actor, org, f"policies {summary}", OrgAction.POLICY)
         for field, change in changed.items():
             setattr(org, field, change["to"])
         org.save()

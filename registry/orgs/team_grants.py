@@ -4,9 +4,12 @@ from django.db import transaction
 
 from accounts.actors import Actor
 from accounts.events import event_record
+from registry.authz import packages_visible_to
 from registry.exceptions import InvalidPayload, PackageNotFound
+from registry.governance import governance_notify
 from registry.models import Package, TeamGrant
 from registry.orgs.models import Team
+from registry.orgs.services import org_change_authorize
 from registry.packuments import packument_touch
 from registry.services.common import package_lock
 
@@ -26,11 +29,14 @@ def _org_package(team: Team, name: str) -> Package:
 
 
 def team_grant_set(*, actor: Actor, team: Team, package_name: str, permission: str) -> TeamGrant:
-    """The caller authorized `actor` to manage the team's org (registry.authz.OrgAction)."""
+    """Grant a team access to one of its org's packages: governance (registry.authz)."""
     if permission not in PERMISSIONS:
         raise InvalidPayload('The permission must be "read-only" or "read-write".')
     package = _org_package(team, package_name)
+    change = f"grant {team.name} {permission} on {package.name}"
+    org_change_authorize(actor, team.org, change)
     with transaction.atomic():
+        governance_notify(actor=actor, what="who may write", package=package, changes=[change])
         package = package_lock(package)
         grant, _ = TeamGrant.objects.update_or_create(
             team=team, package=package, defaults={"permission": PERMISSIONS[permission]}
@@ -47,7 +53,10 @@ def team_grant_set(*, actor: Actor, team: Team, package_name: str, permission: s
 
 def team_grant_remove(*, actor: Actor, team: Team, package_name: str) -> None:
     package = _org_package(team, package_name)
+    change = f"revoke the access of {team.name} to {package.name}"
+    org_change_authorize(actor, team.org, change)
     with transaction.atomic():
+        governance_notify(actor=actor, what="who may write", package=package, changes=[change])
         package = package_lock(package)
         deleted, _ = TeamGrant.objects.filter(team=team, package=package).delete()
         if not deleted:
@@ -59,7 +68,7 @@ def team_grant_remove(*, actor: Actor, team: Team, package_name: str) -> None:
 def team_grants_visible(team: Team, viewer):
     """The team's grants on packages `viewer` may see: a grant must not reveal a
     restricted package's name to someone who cannot read it."""
-    visible = Package.objects.visible_to(viewer).values("pk")
+    visible = packages_visible_to(viewer).values("pk")
     return (
         team.grants.filter(package__in=visible).select_related("package").order_by("package__name")
     )

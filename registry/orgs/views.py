@@ -3,6 +3,7 @@ compliance and history. Every page fetches and authorizes its org through `org_f
 (an org you are not in is a 404); every write is a POST into `registry.orgs.services`."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -14,10 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.second_factor import OTPRequired
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError, NotFound
-from registry.authz import Action, OrgAction, decide, decide_org
+from registry.authz import Action, OrgAction, decide, decide_org, packages_visible_to
 from registry.orgs import services as orgs
 from registry.orgs.compliance import org_compliance
 from registry.orgs.models import Invitation, Membership, Org
@@ -149,6 +151,10 @@ def _done(request, back: str, success: str, service, **kwargs):
     the page `back` (a URL) it returns to."""
     try:
         service(actor=portal_actor(request), **kwargs)
+    except OTPRequired:
+        # Every change to an org needs a fresh second factor: confirm it, then try again.
+        messages.info(request, "Confirm it is you with your second factor, then do it again.")
+        return redirect(f"{reverse('accounts:sudo')}?{urlencode({'next': back})}")
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -375,7 +381,7 @@ def team(request, org: Org, team: str):
     others = org.memberships.exclude(user__team_memberships__team=found).select_related("user")
     grants = team_grants_visible(found, request.user)
     packages = (
-        org.packages.visible_to(request.user).filter(unpublished_at__isnull=True).order_by("name")
+        packages_visible_to(request.user, org.packages.all()).filter(unpublished_at__isnull=True).order_by("name")
     )
     context = _context(
         request,
@@ -476,7 +482,7 @@ def policies(request, org: Org):
     return render(request, "orgs/policies.html", _context(request, org, form=form))
 
 
-@org_page(OrgAction.MANAGE)
+@org_page(OrgAction.AUDIT)
 def compliance(request, org: Org):
     return render(request, "orgs/compliance.html", _context(request, org, **org_compliance(org)))
 

@@ -1,6 +1,6 @@
 """Lookups shared by the registry services."""
 
-from registry.authz import Action, authorize
+from registry.authz import Action, authorize, decide
 from registry.exceptions import PackageNotFound, StaleRevision
 from registry.models import Package, Packument
 
@@ -17,6 +17,14 @@ def package_for(actor, name: str, action: Action) -> Package:
     """Fetch and authorize in one step; a hidden package looks exactly like a missing one."""
     package = package_get(name)
     authorize(actor, action, package=package)
+    return package
+
+
+def package_decided(actor, name: str, action: Action) -> Package:
+    """Fetch and decide without asking for proof yet: for services that authorize once they
+    know exactly what the operation is (a second factor is bound to it)."""
+    package = package_get(name)
+    decide(actor, action, package=package).raise_if_denied()
     return package
 
 

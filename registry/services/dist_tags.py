@@ -5,18 +5,28 @@ from django.db import transaction
 from accounts.actors import Actor
 from accounts.events import event_record
 from registry import semver
-from registry.authz import Action
+from registry.authz import Action, Operation, authorize
 from registry.exceptions import InvalidPayload, InvalidTag, VersionNotFound
 from registry.models import DistTag, Package, Version
 from registry.packuments import packument_touch
-from registry.services.common import package_for, package_lock
+from registry.services.common import package_get, package_lock
 
 
 def dist_tag_set(*, actor: Actor, name: str, tag: str, version: object) -> Package:
     semver.validate_tag(tag)
     if not isinstance(version, str):
         raise InvalidPayload('The body must be the version as a JSON string, e.g. "1.0.0".')
-    package = package_for(actor, name, Action.DIST_TAG)
+    package = package_get(name)
+    authorize(
+        actor,
+        Action.DIST_TAG,
+        package=package,
+        operation=Operation(
+            key=f"dist-tag:{name}:{tag}={version}",
+            summary=f"Point the {tag} tag of {name} at {version}",
+            details={"action": "dist-tag add", "package": name, "version": version, "tag": tag},
+        ),
+    )
     with transaction.atomic():
         package = package_lock(package)
         row = package.versions.filter(version=version, state=Version.State.PUBLISHED).first()
@@ -41,7 +51,17 @@ def dist_tag_remove(*, actor: Actor, name: str, tag: str) -> Package:
             "The latest tag cannot be removed: installers need it. Point it at another version "
             f"with `npm dist-tag add {name}@<version> latest`."
         )
-    package = package_for(actor, name, Action.DIST_TAG)
+    package = package_get(name)
+    authorize(
+        actor,
+        Action.DIST_TAG,
+        package=package,
+        operation=Operation(
+            key=f"dist-tag:{name}:-{tag}",
+            summary=f"Remove the {tag} tag of {name}",
+            details={"action": "dist-tag rm", "package": name, "tag": tag},
+        ),
+    )
     with transaction.atomic():
         package = package_lock(package)
         deleted, _ = DistTag.objects.filter(package=package, tag=tag).delete()

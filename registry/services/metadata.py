@@ -5,12 +5,14 @@ from django.db import transaction
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.models import User
-from portal.errors import NotFound
-from registry.authz import Action
+from portal.errors import NotFound, PermissionDenied
+from registry.authz import Action, Operation, authorize
 from registry.exceptions import InvalidPayload
+from registry.governance import governance_notify
 from registry.models import Maintainer, Package, Star, Version
+from registry.orgs.models import Membership
 from registry.packuments import packument_touch
-from registry.services.common import package_for, package_lock, revision_check
+from registry.services.common import package_decided, package_for, package_lock, revision_check
 
 
 def versions_deprecate(
@@ -64,8 +66,10 @@ def _deprecations_record(actor: Actor, package: Package, changed: dict[str, str]
 
 
 def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) -> Package:
-    """`npm owner add/rm`: the body lists the maintainers the package should have."""
-    package = package_for(actor, name, Action.OWNER)
+    """`npm owner add/rm` (and a `-rev` PUT that rewrites `maintainers`): the body lists the
+    maintainers the package should have. Governance: the right role and a second factor
+    bound to exactly this change."""
+    package = package_decided(actor, name, Action.OWNER)
     if not isinstance(maintainers, list) or not all(isinstance(m, dict) for m in maintainers):
         raise InvalidPayload('"maintainers" must be a list of {"name": …} objects.')
     wanted = {str(m.get("name", "")).lower() for m in maintainers}
@@ -75,16 +79,54 @@ def maintainers_set(*, actor: Actor, name: str, rev: str | None, maintainers) ->
         package = package_lock(package)
         revision_check(package, rev)
         current = {m.user.username: m for m in package.maintainers.select_related("user")}
-        for user in _users_to_add(wanted - current.keys()):
+        added = _users_to_add(wanted - current.keys())
+        removed = sorted(current.keys() - wanted)
+        if not added and not removed:
+            return package
+        _members_only(package, added)
+        changes = [f"added {user.username}" for user in added] + [
+            f"removed {username}" for username in removed
+        ]
+        authorize(
+            actor,
+            Action.OWNER,
+            package=package,
+            operation=Operation(
+                key=f"owner:{name}:" + ",".join(changes),
+                summary=f"Change the maintainers of {name}: {', '.join(changes)}",
+                details={"action": "owner", "package": name, "changes": changes},
+            ),
+        )
+        for user in added:
             Maintainer.objects.create(package=package, user=user)
             event_record("package:owner-add", actor=actor, package=package, user=user)
-        for username in current.keys() - wanted:
+        for username in removed:
             current[username].delete()
             event_record(
                 "package:owner-remove", actor=actor, package=package, user=current[username].user
             )
         packument_touch(package)
+        governance_notify(actor=actor, what="the maintainers", package=package, changes=changes)
     return package
+
+
+def _members_only(package: Package, users: list[User]) -> None:
+    """An org's package is maintained by its members only: an outsider made a maintainer
+    could read it, approve its releases and list the org's people."""
+    if package.org_id is None:
+        return
+    members = set(
+        Membership.objects.filter(org_id=package.org_id, user__in=users).values_list(
+            "user_id", flat=True
+        )
+    )
+    outsiders = sorted(user.username for user in users if user.pk not in members)
+    if outsiders:
+        raise PermissionDenied(
+            f"{', '.join(outsiders)} {'is' if len(outsiders) == 1 else 'are'} not a member of "
+            f"@{package.org.name}, and only its members may maintain its packages. An owner or "
+            f"admin can invite them first: `npm org set {package.org.name} <username>`."
+        )
 
 
 def _users_to_add(usernames: set[str]) -> list[User]:

@@ -4,11 +4,12 @@ from django.db import transaction
 
 from accounts.actors import Actor
 from accounts.events import event_record
-from registry.authz import Action
+from registry.authz import Action, Operation, authorize
 from registry.exceptions import InvalidPayload
+from registry.governance import governance_notify
 from registry.models import Package
 from registry.packuments import packument_touch
-from registry.services.common import package_for, package_lock
+from registry.services.common import package_decided, package_lock
 
 POLICY_FIELDS = (
     "access",
@@ -48,9 +49,10 @@ def _validated(package: Package, changes: dict) -> dict:
 
 
 def package_settings_update(*, actor: Actor, name: str, changes: dict) -> Package:
-    """Apply policy changes; records what changed from what. The caller checked sudo mode
-    (portal) or the second factor (CLI)."""
-    package = package_for(actor, name, Action.SETTINGS)
+    """Apply access and policy changes: governance, so the right role and a second factor
+    bound to exactly these changes (a fresh one in the portal). Records what changed from
+    what, and tells the maintainers and the org's owners."""
+    package = package_decided(actor, name, Action.SETTINGS)
     with transaction.atomic():
         package = package_lock(package)
         clean = _validated(package, changes)
@@ -61,9 +63,22 @@ def package_settings_update(*, actor: Actor, name: str, changes: dict) -> Packag
         }
         if not changed:
             return package
+        lines = [f"{field}: {c['from']} → {c['to']}" for field, c in sorted(changed.items())]
+        authorize(
+            actor,
+            Action.SETTINGS,
+            package=package,
+            operation=Operation(
+                key=f"settings:{name}:"
+                + ",".join(f"{f}={c['to']}" for f, c in sorted(changed.items())),
+                summary=f"Change the settings of {name}: {'; '.join(lines)}",
+                details={"action": "settings", "package": name, "changes": lines},
+            ),
+        )
         for field, change in changed.items():
             setattr(package, field, change["to"])
         # Access is part of every packument row (and decides who may read it).
         packument_touch(package)
         event_record("package:settings", actor=actor, package=package, details=changed)
+        governance_notify(actor=actor, what="the settings", package=package, changes=lines)
     return package

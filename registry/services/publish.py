@@ -12,7 +12,7 @@ from accounts.actors import Actor
 from accounts.events import event_record
 from portal.errors import Conflict, PayloadTooLarge
 from registry import names, semver
-from registry.authz import Action, authorize, decide
+from registry.authz import Action, Operation, authorize, decide
 from registry.blobs import blob_cleanup, blob_store
 from registry.exceptions import InvalidPayload, InvalidTarball, ManifestMismatch, VersionExists
 from registry.manifests import manifest_build, manifest_compare
@@ -134,13 +134,17 @@ def release_prepare(*, actor: Actor, name: str, body, action: Action) -> Prepare
     """Authorize, parse and check a publish body; nothing is written."""
     package = Package.objects.filter(name=name).first()
     version = _claimed_version(body)  # named in a second-factor prompt, checked later
+    operation = Operation(
+        key=f"publish:{name}@{version}",
+        summary=f"Publish {name}@{version}",
+        details={"action": "publish", "package": name, "version": version},
+    )
     if package is None:
         names.validate_new_name(name)
-        authorize(
-            actor, Action.CREATE if action is Action.PUBLISH else action, name=name, version=version
-        )
+        new_action = Action.CREATE if action is Action.PUBLISH else action
+        authorize(actor, new_action, name=name, operation=operation)
     else:
-        authorize(actor, action, package=package, version=version)
+        authorize(actor, action, package=package, operation=operation)
     request = publish_request_parse(name, body)
     info = tarball_inspect(request.tarball, limits=tarball_limits())
     digests = tarball_digests(request.tarball)

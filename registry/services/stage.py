@@ -6,19 +6,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.events import event_record
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from registry import semver
-from registry.authz import Action, authorize, decide
+from registry.authz import Action, Operation, authorize, decide, may_approve, packages_writable_by
 from registry.blobs import blob_cleanup, blob_read
 from registry.dossier import Release, dossier_build
 from registry.models import Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_notify
-from registry.policy import package_policy
+from registry.policy import Policy, package_policy
 from registry.services.publish import (
     PreparedRelease,
     package_for_release,
@@ -28,7 +27,6 @@ from registry.services.publish import (
     version_go_live,
     version_row_create,
 )
-from registry.urls_public import registry_url
 
 Status = StagedRelease.Status
 
@@ -142,26 +140,30 @@ def staged_releases_reviewable(actor: Actor):
     maintainer, an org owner or admin, or through a read-write team grant)."""
     if actor.user is None:
         return StagedRelease.objects.none()
-    writable = Package.objects.writable_by(actor.user).values("pk")
+    writable = packages_writable_by(actor.user).values("pk")
     return StagedRelease.objects.filter(package__in=writable).select_related("package")
 
 
-def staged_release_for(
-    actor: Actor, stage_id: str, action: Action = Action.REVIEW
-) -> StagedRelease:
-    """Fetch and authorize in one step; someone else's staged release looks missing."""
+def _stage_pk(stage_id) -> uuid.UUID:
     try:
-        parsed = uuid.UUID(str(stage_id))
+        return uuid.UUID(str(stage_id))
     except ValueError:
         raise StageIdInvalid(
             f'"{stage_id}" is not a stage id. Use the id `npm stage list` shows.'
         ) from None
-    staged = StagedRelease.objects.select_related("package", "version").filter(pk=parsed).first()
+
+
+def _visible_or_404(actor: Actor, staged: StagedRelease | None, stage_id) -> StagedRelease:
     if staged is None or not decide(actor, Action.REVIEW, package=staged.package).allowed:
         raise NotFound(f"There is no staged release {stage_id} that you may see.")
-    if action is not Action.REVIEW:
-        authorize(actor, action, package=staged.package)
     return staged
+
+
+def staged_release_for(actor: Actor, stage_id: str) -> StagedRelease:
+    """Fetch and authorize in one step; someone else's staged release looks missing."""
+    pk = _stage_pk(stage_id)
+    staged = StagedRelease.objects.select_related("package", "version").filter(pk=pk).first()
+    return _visible_or_404(actor, staged, stage_id)
 
 
 def _locked(pk, *, skip_locked: bool = False):
@@ -185,12 +187,7 @@ def staged_release_tarball(staged: StagedRelease) -> bytes:
 # Deciding ---------------------------------------------------------------------------
 
 
-def _decider_check(actor: Actor, staged: StagedRelease, verb: str) -> None:
-    if not actor.user.has_two_factor:
-        raise PermissionDenied(
-            f"To {verb} a staged release you need a second factor. Add a security key or an "
-            f"authenticator app at {registry_url(reverse('accounts:security'))} and try again."
-        )
+def _decider_check(staged: StagedRelease, verb: str) -> None:
     if staged.status != Status.STAGED:
         raise Conflict(
             f"{staged.package.name}@{staged.version_number} was already {staged.status}; there is "
@@ -198,14 +195,41 @@ def _decider_check(actor: Actor, staged: StagedRelease, verb: str) -> None:
         )
 
 
-def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) -> StagedRelease:
-    """Record `actor`'s approval (their second factor was just checked, by `factor`); publish
-    the release once enough distinct people approved it. Exactly those bytes go live."""
-    staged_release_for(actor, str(staged.pk), Action.APPROVE)
-    _expire_if_overdue(staged.pk)
+def decision_operation(staged: StagedRelease, verb: str) -> Operation:
+    """What a second factor approves: this release and exactly these bytes. A security-key
+    assertion in the portal is bound to the same key."""
+    name = f"{staged.package.name}@{staged.version_number}"
+    return Operation(
+        key=f"{verb}:{staged.pk}:{staged.sha512}",
+        summary=f"{verb.capitalize()} the staged release {name} (tag {staged.tag})",
+        details={
+            "action": f"stage {verb}",
+            "package": staged.package.name,
+            "version": staged.version_number,
+            "tag": staged.tag,
+        },
+        session_may_prove=False,
+    )
+
+
+def _decision_begin(actor: Actor, stage_id, verb: str) -> tuple[StagedRelease, str]:
+    """Inside the caller's transaction: the release under its lock, the decider authorized
+    against it (role, second factor proved for this release) and the factor that proved it."""
+    staged = _visible_or_404(actor, _locked(_stage_pk(stage_id)).first(), stage_id)
+    _decider_check(staged, verb)
+    factor = authorize(
+        actor, Action.APPROVE, package=staged.package, operation=decision_operation(staged, verb)
+    )
+    return staged, factor
+
+
+def staged_release_approve(*, actor: Actor, stage_id) -> StagedRelease:
+    """Record `actor`'s approval, proved by a second factor bound to this release; publish
+    the release once enough people who still may approve have approved it. Exactly those
+    bytes go live."""
+    _expire_if_overdue(_stage_pk(stage_id))
     with transaction.atomic():
-        staged = _locked(staged.pk).get()
-        _decider_check(actor, staged, "approve")
+        staged, factor = _decision_begin(actor, stage_id, "approve")
         package = staged.package
         policy = package_policy(package)
         if policy.exclude_stager and staged.actor_id == actor.user.pk:
@@ -231,7 +255,7 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
                 "factor": factor,
             },
         )
-        if _approvals_counted(staged) >= policy.approvals_required:
+        if _approvals_counted(staged, policy) >= policy.approvals_required:
             _promote(actor, staged)
         staged_release_notify(
             staged, "approved" if staged.status == Status.PUBLISHED else "approval"
@@ -239,11 +263,14 @@ def staged_release_approve(*, actor: Actor, staged: StagedRelease, factor: str) 
     return staged
 
 
-def _approvals_counted(staged: StagedRelease) -> int:
-    approvals = staged.approvals.all()
-    if package_policy(staged.package).exclude_stager and staged.actor_id:
-        approvals = approvals.exclude(user_id=staged.actor_id)
-    return approvals.count()
+def _approvals_counted(staged: StagedRelease, policy: Policy) -> int:
+    """Approvals of people who may still approve now (role, org, second factor, not the
+    stager where excluded): an approver who lost access since no longer counts."""
+    approvals = staged.approvals.select_related("user")
+    return sum(
+        may_approve(approval.user, staged.package, policy, stager_id=staged.actor_id)
+        for approval in approvals
+    )
 
 
 def _promote(actor: Actor, staged: StagedRelease) -> None:
@@ -272,12 +299,10 @@ def _promote(actor: Actor, staged: StagedRelease) -> None:
     )
 
 
-def staged_release_reject(*, actor: Actor, staged: StagedRelease, factor: str) -> StagedRelease:
-    staged_release_for(actor, str(staged.pk), Action.APPROVE)
-    _expire_if_overdue(staged.pk)
+def staged_release_reject(*, actor: Actor, stage_id) -> StagedRelease:
+    _expire_if_overdue(_stage_pk(stage_id))
     with transaction.atomic():
-        staged = _locked(staged.pk).get()
-        _decider_check(actor, staged, "reject")
+        staged, factor = _decision_begin(actor, stage_id, "reject")
         _close(staged, Status.REJECTED, actor.user)
         event_record(
             "package:stage-reject",
@@ -348,4 +373,5 @@ def _expire_if_overdue(pk) -> bool:
 
 
 def approvals_summary(staged: StagedRelease) -> tuple[int, int]:
-    return _approvals_counted(staged), package_policy(staged.package).approvals_required
+    policy = package_policy(staged.package)
+    return _approvals_counted(staged, policy), policy.approvals_required

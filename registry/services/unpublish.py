@@ -9,11 +9,11 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.events import event_record
 from registry import semver
-from registry.authz import Action
+from registry.authz import Action, Operation, authorize, packages_visible_to
 from registry.exceptions import InvalidPayload, UnpublishRefused
 from registry.models import DistTag, Package, Version
 from registry.packuments import packument_touch
-from registry.services.common import package_for, package_lock, revision_check
+from registry.services.common import package_decided, package_get, package_lock, revision_check
 
 
 def _dependents(actor: Actor, package: Package) -> list[str]:
@@ -25,7 +25,7 @@ def _dependents(actor: Actor, package: Package) -> list[str]:
         .exclude(pk=package.pk)
         .distinct()
     )
-    visible = dependents.filter(pk__in=Package.objects.visible_to(actor.user).values("pk"))
+    visible = dependents.filter(pk__in=packages_visible_to(actor.user).values("pk"))
     names = list(visible.order_by("name").values_list("name", flat=True)[:5])
     hidden = dependents.count() - visible.count()
     if hidden:
@@ -53,7 +53,7 @@ def versions_unpublish(
     *, actor: Actor, name: str, rev: str | None, keep: set[str] | None
 ) -> Package:
     """Unpublish every published version not in `keep` (None: all of them)."""
-    package = package_for(actor, name, Action.UNPUBLISH)
+    package = package_decided(actor, name, Action.UNPUBLISH)
     with transaction.atomic():
         package = package_lock(package)
         revision_check(package, rev)
@@ -61,6 +61,10 @@ def versions_unpublish(
         removed = [v for v in published if keep is None or v.version not in keep]
         if not removed:
             raise InvalidPayload(f"No version of {name} would be unpublished by this request.")
+        numbers = None if keep is None else ",".join(sorted(v.version for v in removed))
+        authorize(
+            actor, Action.UNPUBLISH, package=package, operation=_unpublish_operation(name, numbers)
+        )
         _check_policy(actor, package, removed)
         now = timezone.now()
         Version.objects.filter(pk__in=[v.pk for v in removed]).update(
@@ -91,10 +95,26 @@ def _ensure_latest(package: Package, remaining: list[str]) -> None:
     )
 
 
+def _unpublish_operation(name: str, versions: str | None) -> Operation:
+    """One code serves every request of one `npm unpublish`: bound to its versions, or to
+    the whole package."""
+    what = f"{name}@{versions}" if versions else f"every version of {name}"
+    return Operation(
+        key=f"unpublish:{name}@{versions or '*'}",
+        summary=f"Unpublish {what}",
+        details={"action": "unpublish", "package": name, "version": versions or "all"},
+    )
+
+
 def tarball_delete(*, actor: Actor, name: str, filename: str) -> None:
     """The client's last unpublish step; the bytes go with the periodic blob collection."""
-    package = package_for(actor, name, Action.UNPUBLISH)
+    package = package_get(name)
     version = package.versions.filter(tarball_filename=filename).first()
+    # npm's last step of `npm unpublish name@version`: the same operation as its first.
+    number = version.version if version is not None else None
+    authorize(
+        actor, Action.UNPUBLISH, package=package, operation=_unpublish_operation(name, number)
+    )
     if version is not None and version.state == Version.State.PUBLISHED:
         raise UnpublishRefused(
             f"{name}@{version.version} is still published. Run `npm unpublish {name}@{version.version}`."

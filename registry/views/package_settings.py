@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError
-from registry.authz import Action
+from registry.authz import Action, decide
 from registry.services.common import package_for
 from registry.services.package_settings import MAX_APPROVALS, package_settings_update
 
@@ -71,9 +71,13 @@ def _package(request, name: str, action: Action):
 @sudo_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request, name: str):
-    package = _package(request, name, Action.SETTINGS)
+    package = _package(request, name, Action.REVIEW)
     form = PackageSettingsForm.for_package(package, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    decision = decide(portal_actor(request), Action.SETTINGS, package=package)
+    if not decision.allowed:
+        # Maintainers see the rules; only who may change them (and can prove it) may save.
+        messages.error(request, decision.reason)
+    elif request.method == "POST" and form.is_valid():
         try:
             package_settings_update(actor=portal_actor(request), name=name, changes=form.changes())
         except DomainError as exc:
@@ -81,7 +85,8 @@ def settings_page(request, name: str):
         else:
             messages.success(request, "Saved the package settings.")
             return redirect("registry:package-settings", name=name)
-    return render(request, "registry/package_settings.html", {"package": package, "form": form})
+    context = {"package": package, "form": form, "may_change": decision.allowed}
+    return render(request, "registry/package_settings.html", context)
 
 
 @login_required

@@ -2,6 +2,7 @@
 release is approved or rejected with a fresh second factor."""
 
 import json
+from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.services.two_factor import second_factor_verify
+from accounts.second_factor import OTPRequired
 from accounts.views.common import portal_actor
 from accounts.webauthn import (
     KeyCeremonyFailed,
@@ -22,6 +23,7 @@ from portal.errors import DomainError
 from registry.models import StagedRelease
 from registry.services.stage import (
     approvals_summary,
+    decision_operation,
     staged_release_approve,
     staged_release_for,
     staged_release_reject,
@@ -93,23 +95,13 @@ def _patch_lines(patch: str | None) -> list[tuple[str, str]]:
 def decide_with_code(request, stage_id, verb: str):
     """Approve or reject with an app code or a recovery code typed on the review page."""
     staged = _staged_or_404(request, stage_id)
-    if not request.user.has_two_factor:
-        # No code could be right; say what is missing instead of "that code is not valid".
-        messages.error(
-            request,
-            f"To {verb} a staged release you need a second factor. Add a security key or an "
-            "authenticator app on your Security page, then come back to this release.",
-        )
-        return redirect("registry:staged-review", stage_id=staged.pk)
-    actor = portal_actor(request)
+    actor = replace(portal_actor(request), otp=request.POST.get("code", "").strip() or None)
     try:
-        factor = second_factor_verify(
-            actor=actor, user=request.user, code=request.POST.get("code", "")
-        )
-        DECISIONS[verb](
-            actor=actor,
-            staged=staged,
-            factor="recovery-code" if factor == "recovery-code" else "app",
+        DECISIONS[verb](actor=actor, stage_id=staged.pk)
+    except OTPRequired as exc:
+        # Without a code the service asks for one in the CLI's words; say it in the page's.
+        messages.error(
+            request, exc.message if actor.otp else "Enter a code from your authenticator app."
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -130,7 +122,7 @@ def _decided_message(staged, verb: str) -> str:
 
 def _purpose(staged, verb: str) -> str:
     """Binds a key assertion to this release and exactly these bytes."""
-    return f"{verb}:{staged.pk}:{staged.sha512}"
+    return decision_operation(staged, verb).key
 
 
 @login_required
@@ -146,10 +138,9 @@ def decide_key_complete(request, stage_id, verb: str):
     staged = _staged_or_404(request, stage_id)
     try:
         body = json.loads(request.body or b"{}")
-        key_assertion_complete(
-            request, request.user, _purpose(staged, verb), body.get("credential") or {}
-        )
-        DECISIONS[verb](actor=portal_actor(request), staged=staged, factor="security-key")
+        purpose = _purpose(staged, verb)
+        key_assertion_complete(request, request.user, purpose, body.get("credential") or {})
+        DECISIONS[verb](actor=portal_actor(request, key_proof=purpose), stage_id=staged.pk)
     except (ValueError, AttributeError):
         return JsonResponse(
             {"error": "Malformed request. Reload the page and try again."}, status=400

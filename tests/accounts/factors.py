@@ -28,3 +28,30 @@ def enroll_app(user, mode: str | None = None) -> tuple[TOTPDevice, list[str]]:
     user.refresh_from_db()
     device.refresh_from_db()
     return device, codes[1:]
+
+
+class Codes:
+    """A person with an authenticator app, and a fresh one-time code for each operation.
+
+    Every second-factor code serves one operation only, and an app makes one code per 30 s
+    (the enrollment just used the current one): tests that prove several operations in a row
+    use the person's recovery codes, each burned at its first use.
+    """
+
+    def __init__(self, user, mode: str | None = None):
+        self.user = user
+        self.device, self.recovery = enroll_app(user, mode)
+
+    def __call__(self) -> str:
+        if not self.recovery:
+            actor = Actor(user=self.user, ip="127.0.0.1")
+            self.recovery = two_factor.recovery_codes_regenerate(actor=actor, user=self.user)
+        return self.recovery.pop()
+
+
+def with_fresh_factor(user) -> Actor:
+    """`user` as a portal session that has just passed a second factor, enrolling an app
+    (auth-only) first if they have none: the proof governance services ask for."""
+    if not user.has_two_factor:
+        enroll_app(user, mode=user.TwoFactorMode.AUTH_ONLY)
+    return Actor(user=user, ip="127.0.0.1", session_factor_at=time.time())

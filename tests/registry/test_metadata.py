@@ -47,14 +47,21 @@ def deprecate(client, token: str | None, name: str, messages: dict[str, str]):
     return put(client, f"/{name}", body, token)
 
 
-def set_owners(client, token: str | None, name: str, usernames: list[str], rev: str | None = None):
+def set_owners(
+    client, token: str | None, name: str, usernames: list[str], rev: str | None = None, otp=None
+):
+    """`npm owner add/rm`; a governance change, so with a one-time code (`otp`)."""
     doc = document(client, name, token)
     body = {
         "_id": name,
         "_rev": rev or doc["_rev"],
         "maintainers": [{"name": u, "email": f"{u}@example.com"} for u in usernames],
     }
-    return put(client, f"/{name}/-rev/{body['_rev']}", body, token)
+    headers = {"HTTP_NPM_OTP": otp} if otp else {}
+    path = f"/{name}/-rev/{body['_rev']}"
+    return client.put(
+        path, data=json.dumps(body), content_type="application/json", **auth(token), **headers
+    )
 
 
 def star(client, token: str | None, name: str, users: dict):
@@ -117,11 +124,11 @@ def test_undeprecate_is_recorded_as_its_own_action(client, alice, alice_token, p
 
 
 def test_deprecate_from_a_stale_document_is_refused_so_it_cannot_undo_others(
-    client, alice, alice_token, bob, pkg
+    alice_codes, client, alice, alice_token, bob, pkg
 ):
     deprecate(client, alice_token, pkg, {"1.0.0": "old"})
     stale = document(client, pkg)
-    set_owners(client, alice_token, pkg, ["alice", "bob"])
+    set_owners(client, alice_token, pkg, ["alice", "bob"], otp=alice_codes())
     versions_deprecate(actor=Actor(user=bob), name=pkg, versions={"1.0.0": {"deprecated": ""}})
     stale["versions"]["1.1.0"]["deprecated"] = "old too"
 
@@ -277,10 +284,12 @@ def test_dist_tag_add_by_a_non_maintainer_is_refused(client, carol_token, pkg):
 # owners
 
 
-def test_owner_add_makes_the_user_a_maintainer(client, alice, alice_token, bob, bob_token, pkg):
+def test_owner_add_makes_the_user_a_maintainer(
+    alice_codes, client, alice, alice_token, bob, bob_token, pkg
+):
     before = revision(client, pkg)
 
-    response = set_owners(client, alice_token, pkg, ["alice", "bob"])
+    response = set_owners(client, alice_token, pkg, ["alice", "bob"], otp=alice_codes())
 
     assert response.status_code == 200
     assert [m["name"] for m in document(client, pkg)["maintainers"]] == ["alice", "bob"]
@@ -290,10 +299,12 @@ def test_owner_add_makes_the_user_a_maintainer(client, alice, alice_token, bob, 
     publish(client, bob_token, pkg, "1.2.0")
 
 
-def test_owner_rm_removes_the_maintainer(client, alice, alice_token, bob, bob_token, pkg):
-    set_owners(client, alice_token, pkg, ["alice", "bob"])
+def test_owner_rm_removes_the_maintainer(
+    alice_codes, client, alice, alice_token, bob, bob_token, pkg
+):
+    set_owners(client, alice_token, pkg, ["alice", "bob"], otp=alice_codes())
 
-    response = set_owners(client, alice_token, pkg, ["alice"])
+    response = set_owners(client, alice_token, pkg, ["alice"], otp=alice_codes())
 
     assert response.status_code == 200
     assert [m["name"] for m in document(client, pkg)["maintainers"]] == ["alice"]
@@ -302,26 +313,26 @@ def test_owner_rm_removes_the_maintainer(client, alice, alice_token, bob, bob_to
     assert tag_put(client, bob_token, pkg, "stable", "1.0.0").status_code == 403
 
 
-def test_owner_add_of_an_unknown_user_is_404(client, alice_token, pkg):
-    response = set_owners(client, alice_token, pkg, ["alice", "nobody"])
+def test_owner_add_of_an_unknown_user_is_404(alice_codes, client, alice_token, pkg):
+    response = set_owners(client, alice_token, pkg, ["alice", "nobody"], otp=alice_codes())
 
     assert response.status_code == 404
     assert "There is no user named nobody" in response.json()["error"]
     assert Maintainer.objects.filter(package__name=pkg).count() == 1
 
 
-def test_owner_list_cannot_be_emptied(client, alice_token, pkg):
-    response = set_owners(client, alice_token, pkg, [])
+def test_owner_list_cannot_be_emptied(alice_codes, client, alice_token, pkg):
+    response = set_owners(client, alice_token, pkg, [], otp=alice_codes())
 
     assert response.status_code == 400
     assert "must keep at least one maintainer" in response.json()["error"]
 
 
-def test_owner_change_with_a_stale_revision_is_409(client, alice_token, bob, pkg):
+def test_owner_change_with_a_stale_revision_is_409(alice_codes, client, alice_token, bob, pkg):
     stale = document(client, pkg)["_rev"]
     deprecate(client, alice_token, pkg, {"1.0.0": "old"})
 
-    response = set_owners(client, alice_token, pkg, ["alice", "bob"], rev=stale)
+    response = set_owners(client, alice_token, pkg, ["alice", "bob"], rev=stale, otp=alice_codes())
 
     assert response.status_code == 409
     assert Maintainer.objects.filter(package__name=pkg).count() == 1
@@ -335,24 +346,24 @@ def test_a_non_maintainer_cannot_add_herself(client, carol_token, pkg):
 
 
 def test_owners_can_be_changed_while_a_maintainer_account_is_deactivated(
-    client, alice_token, bob, carol, pkg
+    alice_codes, client, alice_token, bob, carol, pkg
 ):
-    set_owners(client, alice_token, pkg, ["alice", "bob"])
+    set_owners(client, alice_token, pkg, ["alice", "bob"], otp=alice_codes())
     bob.is_active = False
     bob.save(update_fields=["is_active"])
 
-    added = set_owners(client, alice_token, pkg, ["alice", "bob", "carol"])
-    removed = set_owners(client, alice_token, pkg, ["alice", "carol"])
+    added = set_owners(client, alice_token, pkg, ["alice", "bob", "carol"], otp=alice_codes())
+    removed = set_owners(client, alice_token, pkg, ["alice", "carol"], otp=alice_codes())
 
     assert (added.status_code, removed.status_code) == (200, 200)
     assert [m["name"] for m in document(client, pkg)["maintainers"]] == ["alice", "carol"]
 
 
-def test_owner_add_of_a_deactivated_user_is_404(client, alice_token, bob, pkg):
+def test_owner_add_of_a_deactivated_user_is_404(alice_codes, client, alice_token, bob, pkg):
     bob.is_active = False
     bob.save(update_fields=["is_active"])
 
-    response = set_owners(client, alice_token, pkg, ["alice", "bob"])
+    response = set_owners(client, alice_token, pkg, ["alice", "bob"], otp=alice_codes())
 
     assert response.status_code == 404
 

@@ -12,7 +12,7 @@ from portal.errors import PermissionDenied
 from registry.exceptions import InvalidPayload
 from registry.models import Maintainer, Package, Packument, StagedRelease, Version
 from registry.services.package_settings import package_settings_update
-from tests.accounts.factors import app_code, enroll_app
+from tests.accounts.factors import app_code, enroll_app, with_fresh_factor
 from tests.conftest import issue_token
 from tests.packages import publish_body
 from tests.registry.helpers import publish, write
@@ -26,8 +26,14 @@ def error_of(response) -> str:
     return body["error"]
 
 
+def policy_given(name: str, **changes) -> None:
+    """Arrange a policy without a person changing it (that has tests of its own)."""
+    Package.objects.filter(name=name).update(**changes)
+
+
 def set_policy(user, name: str, **changes) -> Package:
-    return package_settings_update(actor=Actor(user=user), name=name, changes=changes)
+    """As a maintainer in a portal session that just passed a second factor."""
+    return package_settings_update(actor=with_fresh_factor(user), name=name, changes=changes)
 
 
 def stage(client, token: str, name: str, version: str):
@@ -148,7 +154,7 @@ def test_mfa_publish_asks_a_person_with_a_second_factor_for_it_on_every_publish(
     client, alice, alice_token
 ):
     publish(client, alice_token, "guarded", "1.0.0")
-    set_policy(alice, "guarded", publish_requires_tfa=True)
+    policy_given("guarded", publish_requires_tfa=True)
     device, _ = enroll_app(alice, mode="auth-only")  # would not ask on writes by itself
 
     challenge = publish(client, alice_token, "guarded", "1.1.0")
@@ -165,20 +171,20 @@ def test_mfa_publish_refuses_a_person_without_a_second_factor_and_says_how(
     client, alice, alice_token
 ):
     publish(client, alice_token, "guarded", "1.0.0")
-    set_policy(alice, "guarded", publish_requires_tfa=True)
+    policy_given("guarded", publish_requires_tfa=True)
 
     response = publish(client, alice_token, "guarded", "1.1.0")
 
     assert response.status_code == 403
     assert error_of(response) == (
-        "Publishing guarded requires two-factor authentication. Add a second factor on your "
-        "account's security page, then publish again."
+        "To publish guarded you need a second factor. Add a security key or an authenticator "
+        "app on your account's security page (/account/security/), then try again."
     )
 
 
 def test_mfa_publish_leaves_staging_to_automation(client, alice, alice_token):
     publish(client, alice_token, "guarded", "1.0.0")
-    set_policy(alice, "guarded", publish_requires_tfa=True)
+    policy_given("guarded", publish_requires_tfa=True)
     enroll_app(alice, mode="auth-and-writes")
 
     response = stage(client, alice_token, "guarded", "2.0.0")
@@ -198,10 +204,11 @@ def test_mfa_publish_leaves_staging_to_automation(client, alice, alice_token):
     ],
     ids=["mfa=publish", "mfa=automation", "mfa=none"],
 )
-def test_npm_access_set_mfa(client, alice_token, body, fields):
+def test_npm_access_set_mfa(client, alice_codes, alice_token, body, fields):
     publish(client, alice_token, "mfa-set", "1.0.0")
+    Package.objects.filter(name="mfa-set").update(publish_requires_tfa=not fields[0])
 
-    response = access(client, alice_token, "mfa-set", body)
+    response = access(client, alice_token, "mfa-set", body, otp=alice_codes())
 
     assert response.status_code == 200, response.content
     package = Package.objects.get(name="mfa-set")
@@ -227,11 +234,11 @@ def test_npm_access_set_asks_a_person_with_a_second_factor_for_a_fresh_one(
     assert settings_events("mfa-otp") == [{"publish_requires_tfa": {"from": False, "to": True}}]
 
 
-def test_npm_access_status_of_a_scoped_package(client, alice_token, carol_token):
+def test_npm_access_status_of_a_scoped_package(client, alice_codes, alice_token, carol_token):
     publish(client, alice_token, "@alice/lib", "1.0.0", access="public")
     assert visibility(client, "@alice/lib").json() == {"public": True}
 
-    private = access(client, alice_token, "@alice/lib", {"access": "restricted"})
+    private = access(client, alice_token, "@alice/lib", {"access": "restricted"}, alice_codes())
 
     assert private.status_code == 200
     assert visibility(client, "@alice/lib", alice_token).json() == {"public": False}
@@ -241,7 +248,7 @@ def test_npm_access_status_of_a_scoped_package(client, alice_token, carol_token)
     assert client.get("/@alice/lib").status_code == 404
     assert access(client, carol_token, "@alice/lib", {"access": "public"}).status_code == 404
 
-    access(client, alice_token, "@alice/lib", {"access": "public"})
+    access(client, alice_token, "@alice/lib", {"access": "public"}, alice_codes())
     assert visibility(client, "@alice/lib", carol_token).json() == {"public": True}
     assert [list(e) for e in settings_events("@alice/lib")] == [["access"], ["access"]]
 
@@ -256,7 +263,9 @@ def test_npm_access_status_of_a_scoped_package(client, alice_token, carol_token)
         ({"publish_requires_tfa": "yes"}, '"publish_requires_tfa" must be true or false.'),
     ],
 )
-def test_npm_access_set_refuses_what_it_cannot_apply(client, alice_token, body, message):
+def test_npm_access_set_refuses_what_it_cannot_apply(
+    client, alice_codes, alice_token, body, message
+):
     publish(client, alice_token, "unscoped", "1.0.0")
 
     response = access(client, alice_token, "unscoped", body)
