@@ -200,6 +200,10 @@ OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = True
 OTP_TOTP_ISSUER = "Gatehouse"
 # The admin never shows a factor's secret (TOTP keys, QR codes, key material).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# django-otp's own throttle doubles an app's wait after each wrong code without end, so
+# anyone holding a password or token could lock a person's app for days. Code guesses are
+# limited by accounts.ratelimit instead: per address, and per account with a capped delay.
+OTP_TOTP_THROTTLE_FACTOR = 0
 # How long a second factor counts as fresh for sensitive actions (sudo mode).
 GATEHOUSE_SUDO_SECONDS = env_int("GATEHOUSE_SUDO_SECONDS", 300)
 # How long the second-factor step of a sign-in may wait after the password step.

@@ -13,11 +13,13 @@ from django.test import Client
 
 from accounts import ratelimit
 from accounts.actors import Actor
-from accounts.exceptions import InvalidCredentials, InvalidToken
+from accounts.exceptions import InvalidCredentials, InvalidToken, SecondFactorInvalid
 from accounts.models import User
 from accounts.services.tokens import token_authenticate
+from accounts.services.two_factor import second_factor_verify
 from accounts.services.users import password_verify
 from portal.errors import RateLimited
+from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import PASSWORD
 
 FREE = ratelimit.BACKOFF_FREE
@@ -204,6 +206,38 @@ def test_the_delay_grows_and_is_capped():
     assert delays[FREE : FREE + 3] == [2, 4, 8]
     assert delays[-1] == ratelimit.BACKOFF_CAP_SECONDS
     assert ratelimit.backoff_delay(10**6) == ratelimit.BACKOFF_CAP_SECONDS
+
+
+def test_wrong_codes_make_the_next_one_wait_and_the_right_one_passes_after(alice, clock):
+    device, _ = enroll_app(alice)
+    attacker = Actor(user=alice, ip=ATTACKER)
+    for _ in range(FREE):
+        with pytest.raises(SecondFactorInvalid):
+            second_factor_verify(actor=attacker, user=alice, code="000000")
+
+    with pytest.raises(RateLimited) as waiting:
+        second_factor_verify(actor=Actor(user=alice, ip=VICTIM), user=alice, code="000000")
+    clock.advance(ratelimit.BACKOFF_BASE_SECONDS)
+    matched = second_factor_verify(
+        actor=Actor(user=alice, ip=VICTIM), user=alice, code=app_code(device, steps_ahead=1)
+    )
+
+    assert waiting.value.retry_after == ratelimit.BACKOFF_BASE_SECONDS
+    assert "Too many wrong codes for this account" in waiting.value.message
+    assert matched == device
+
+
+def test_however_many_wrong_codes_the_app_waits_no_longer_than_the_cap(alice, clock):
+    device, _ = enroll_app(alice)
+    for _ in range(FREE + 10):
+        clock.advance(ratelimit.BACKOFF_CAP_SECONDS)
+        with pytest.raises(SecondFactorInvalid):
+            second_factor_verify(actor=Actor(user=alice, ip=None), user=alice, code="000000")
+
+    clock.advance(ratelimit.BACKOFF_CAP_SECONDS)
+    code = app_code(device, steps_ahead=1)
+
+    assert second_factor_verify(actor=Actor(user=alice, ip=VICTIM), user=alice, code=code)
 
 
 # --- per address: the bound on an attacker ---------------------------------------------
