@@ -19,10 +19,10 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from registry import tasks
 from registry.blobs import tarball_storage
 from registry.models import Blob, Package, Version
 
@@ -86,9 +86,9 @@ def mirror_schedule(package: Package) -> None:
 
     # robust: the write is committed whatever happens to its mirror; the task follows.
     transaction.on_commit(mirror_at_commit, robust=True)
-    if not tasks.mirror_package.app.conf.task_always_eager:
+    if not mirror_package_task.app.conf.task_always_eager:
         # Eager tasks (no broker: one process) would only do the same write again.
-        transaction.on_commit(partial(tasks.mirror_package.delay, package_id))
+        transaction.on_commit(partial(mirror_package_task.delay, package_id))
 
 
 def mirror_remove(name: str) -> None:
@@ -130,6 +130,13 @@ def mirror_package(package_id: int) -> None:
     )
     if not still_public.exists():
         mirror_remove(package.name)
+
+
+# Defined beside `mirror_schedule`, which enqueues it, so this module need not import
+# registry.tasks; its name is the one the queue has always known it by.
+@shared_task(name="registry.tasks.mirror_package")
+def mirror_package_task(package_id: int) -> None:
+    mirror_package(package_id)
 
 
 def _tarballs_present(tarballs: Path) -> set[str]:

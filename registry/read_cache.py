@@ -165,7 +165,7 @@ _listener_connection = None
 
 def _listen(params: dict) -> None:
     global _listener_connection
-    import psycopg
+    import psycopg  # only a PostgreSQL process listens: one on SQLite never loads the driver
 
     params = {
         key: value for key, value in params.items() if key not in ("cursor_factory", "context")

@@ -17,6 +17,7 @@ which ones they touch.
 
 import time
 
+from django.apps import apps
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -80,8 +81,6 @@ def _access_changed(sender, instance=None, created=False, update_fields=None, **
 
 def read_passes_connect() -> None:
     """Withdraw passes whenever a row that decides read access changes or goes."""
-    from django.apps import apps
-
     for label in (
         "accounts.User",
         "accounts.Token",

@@ -1,6 +1,24 @@
+"""Every Celery task of the registry, where Celery's autodiscovery finds them.
+
+Tasks are thin: they take ids and call a service. A task that a service enqueues is
+defined beside the code that enqueues it (`mirror_package_task` in registry.mirror,
+`staged_release_mail_task` in registry.notifications), so services never import this
+module and this module imports them without a loop.
+"""
+
 from celery import shared_task
 
 from registry.blobs import blobs_collect as _blobs_collect
+from registry.mirror import mirror_package_task
+from registry.notifications import staged_release_mail_task
+from registry.services.stage import staged_releases_sweep as _staged_releases_sweep
+
+__all__ = [
+    "blobs_collect",
+    "mirror_package_task",
+    "staged_release_mail_task",
+    "staged_releases_sweep",
+]
 
 
 @shared_task
@@ -9,21 +27,5 @@ def blobs_collect() -> int:
 
 
 @shared_task
-def mirror_package(package_id: int) -> None:
-    from registry.mirror import mirror_package as _mirror_package
-
-    _mirror_package(package_id)
-
-
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def staged_release_mail(stage_id: str, event: str) -> int:
-    from registry.notifications import staged_release_mail_send
-
-    return staged_release_mail_send(stage_id, event)
-
-
-@shared_task
 def staged_releases_sweep() -> tuple[int, int]:
-    from registry.services.stage import staged_releases_sweep as _sweep
-
-    return _sweep()
+    return _staged_releases_sweep()

@@ -8,8 +8,8 @@ from unittest.mock import patch
 import pytest
 
 from registry import mirror as mirror_module
+from registry.mirror import mirror_package_task
 from registry.models import Package
-from registry.tasks import mirror_package as mirror_package_task
 from tests.registry.helpers import publish, write
 
 # The mirror is written after commit, so these tests need real transactions.
