@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import ratelimit
+from accounts import hooks, ratelimit
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import InvalidAccountData, SecondFactorInvalid
@@ -22,8 +22,6 @@ from accounts.recovery_codes import (
     recovery_code_normalize,
 )
 from accounts.webauthn import keys_of
-from portal.errors import PermissionDenied
-from registry.orgs.models import Org
 
 Mode = User.TwoFactorMode
 
@@ -119,20 +117,6 @@ def totp_enable_from_cli(*, actor: Actor, device: TOTPDevice, code: str) -> list
     return codes
 
 
-def _refuse_if_an_org_requires_2fa(user: User) -> None:
-    orgs = [
-        f"@{name}"
-        for name in Org.objects.filter(memberships__user=user, require_2fa=True).values_list(
-            "name", flat=True
-        )
-    ]
-    if orgs:
-        raise PermissionDenied(
-            f"{', '.join(orgs)} require{'s' if len(orgs) == 1 else ''} two-factor authentication, so "
-            "you cannot turn it off while you are a member. Add another factor before removing this one."
-        )
-
-
 def factor_remove(*, actor: Actor, device) -> None:
     """Remove a factor, from anywhere (the security page, the admin); removing the last
     one turns two-factor authentication off and drops the recovery codes. An enrolment
@@ -149,7 +133,7 @@ def factor_remove(*, actor: Actor, device) -> None:
         device.delete()
         last = not factors_of(user)
         if last:
-            _refuse_if_an_org_requires_2fa(user)
+            hooks.two_factor_removal_check(user)
             _disable(user)
         event_record("2fa:factor-remove", actor=actor, user=user, details={"factor": label})
         if last:
@@ -159,7 +143,7 @@ def factor_remove(*, actor: Actor, device) -> None:
 
 def two_factor_disable(*, actor: Actor, user: User) -> None:
     """`npm profile disable-2fa`: every factor and recovery code goes."""
-    _refuse_if_an_org_requires_2fa(user)
+    hooks.two_factor_removal_check(user)
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)  # as factor_remove: one at a time
         TOTPDevice.objects.filter(user=user).delete()

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from accounts import ratelimit
+from accounts import hooks, ratelimit
 from accounts.actors import Actor
 from accounts.events import event_record
 from accounts.exceptions import (
@@ -17,7 +17,6 @@ from accounts.exceptions import (
 )
 from accounts.models import User, username_validator
 from accounts.services.email_verification import email_verification_send
-from registry.orgs.models import Org
 
 
 def user_create(*, actor: Actor, username: str, email: str, password: str) -> User:
@@ -33,9 +32,8 @@ def user_create(*, actor: Actor, username: str, email: str, password: str) -> Us
         validate_email(email)
     except ValidationError as exc:
         raise InvalidAccountData(" ".join(exc.messages)) from None
-    if (
-        User.objects.filter(username__iexact=username).exists()
-        or Org.objects.filter(name__iexact=username).exists()
+    if User.objects.filter(username__iexact=username).exists() or hooks.name_taken_elsewhere(
+        username
     ):
         raise UsernameTaken(f'The username "{username}" is taken. Choose another one.')
     candidate = User(username=username, email=email)
