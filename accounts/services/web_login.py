@@ -1,6 +1,7 @@
 """`npm login` in the browser: the CLI starts a login, the person confirms it in the
 portal, and the CLI's next poll receives a fresh token, exactly once."""
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from accounts.exceptions import WebLoginExpired
 from accounts.models import WebLogin
 from accounts.secrets import secret_generate, secret_hash
 from accounts.services.cli_login import cli_login_token
+from portal.errors import PermissionDenied
 
 
 def web_login_start(*, actor: Actor, create_account: bool) -> tuple[WebLogin, str]:
@@ -46,7 +48,19 @@ def web_login_pending(login_id: str) -> WebLogin:
     return login
 
 
+def web_login_factor_is_fresh(actor: Actor) -> bool:
+    """Whether the confirming session passed its second factor within sudo mode's window."""
+    stamp = actor.session_factor_at
+    return stamp is not None and time.time() - stamp < settings.GATEHOUSE_SUDO_SECONDS
+
+
 def web_login_confirm(*, actor: Actor, login: WebLogin) -> None:
+    """The person signed in to the portal lets the CLI that started `login` act as them.
+    A person with a second factor must have passed it within sudo mode's window."""
+    if actor.user.has_two_factor and not web_login_factor_is_fresh(actor):
+        raise PermissionDenied(
+            "Confirm it is you with your second factor first, then allow the npm CLI."
+        )
     with transaction.atomic():
         updated = WebLogin.objects.filter(pk=login.pk, confirmed_at__isnull=True).update(
             user=actor.user, confirmed_at=timezone.now()

@@ -13,7 +13,12 @@ from accounts.actors import Actor
 from accounts.forms import LoginForm, SignupForm
 from accounts.services.login import SECOND_FACTOR, login_password_step
 from accounts.services.users import user_create
-from accounts.services.web_login import web_login_confirm, web_login_pending
+from accounts.services.web_login import (
+    web_login_confirm,
+    web_login_factor_is_fresh,
+    web_login_pending,
+)
+from accounts.sudo import session_mark_verified, sudo_is_fresh
 from accounts.views.common import next_url, portal_actor
 from portal.errors import DomainError
 from registry.models import Package
@@ -45,6 +50,7 @@ def signup_view(request):
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            session_mark_verified(request)  # the password was just chosen: sudo mode
             return redirect(next_url(request))
     return render(request, "accounts/signup.html", {"form": form, "next": next_url(request, "")})
 
@@ -67,6 +73,9 @@ def cli_login(request, login_id):
         target = "accounts:signup" if pending.create_account else "accounts:login"
         query = urlencode({"next": request.get_full_path()})
         return redirect(f"{reverse(target)}?{query}")
+    if not _may_confirm_now(request):
+        query = urlencode({"next": request.get_full_path()})
+        return redirect(f"{reverse('accounts:sudo')}?{query}")
     if request.method == "POST":
         try:
             web_login_confirm(actor=portal_actor(request), login=pending)
@@ -74,6 +83,14 @@ def cli_login(request, login_id):
             return render(request, "accounts/cli_login.html", {"error": exc.message}, status=409)
         return render(request, "accounts/cli_login_done.html")
     return render(request, "accounts/cli_login.html", {"pending": pending})
+
+
+def _may_confirm_now(request) -> bool:
+    """Handing the CLI a token is as sensitive as any change to the account: sudo mode, and
+    for a person with a second factor, that factor passed within sudo mode's window."""
+    if not sudo_is_fresh(request):
+        return False
+    return not request.user.has_two_factor or web_login_factor_is_fresh(portal_actor(request))
 
 
 @login_required

@@ -3,6 +3,7 @@ second step of signing in. Security-key ceremonies talk JSON to `key_*` endpoint
 
 import json
 from base64 import b32encode
+from functools import wraps
 
 import segno
 from django.contrib import messages
@@ -151,19 +152,31 @@ def _json_error(exc: DomainError, status: int = 400):
     return JsonResponse({"error": exc.message}, status=status)
 
 
+def _sudo_required_json(view):
+    """`sudo_required` for the key ceremony's JSON endpoints: a 403 the page shows, since a
+    script cannot follow the detour. Everyone enrolls in sudo mode, people without a
+    factor too (theirs is the password)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not sudo_is_fresh(request):
+            return JsonResponse({"error": "Confirm it is you first: reload the page."}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @login_required
 @require_POST
+@_sudo_required_json
 def key_register_begin(request):
-    if request.user.has_two_factor and not sudo_is_fresh(request):
-        return JsonResponse({"error": "Confirm it is you first: reload the page."}, status=403)
     return JsonResponse(key_registration_begin(request, request.user))
 
 
 @login_required
 @require_POST
+@_sudo_required_json
 def key_register_complete(request):
-    if request.user.has_two_factor and not sudo_is_fresh(request):
-        return JsonResponse({"error": "Confirm it is you first: reload the page."}, status=403)
     body = _json_body(request)
     first = not request.user.has_two_factor
     try:
@@ -182,6 +195,7 @@ def key_register_complete(request):
 
 
 @login_required
+@sudo_required
 def key_enrolled(request, device_id: int):
     device = WebAuthnCredential.objects.filter(
         user=request.user, pk=device_id, confirmed=False

@@ -1,6 +1,7 @@
 """`npm login` in the browser: the CLI starts a login and polls its doneUrl while the
 person confirms it on the portal page."""
 
+import time
 from datetime import timedelta
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
@@ -9,9 +10,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts import sudo
+from accounts.actors import Actor
 from accounts.models import SecurityEvent, Token, WebLogin
 from accounts.secrets import secret_hash
-from accounts.services.web_login import web_logins_purge
+from accounts.services.web_login import web_login_confirm, web_logins_purge
+from portal.errors import PermissionDenied
+from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import PASSWORD
 
 NPM_AGENT = "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false"
@@ -35,9 +40,16 @@ def _path(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def portal_as(user, **kwargs) -> Client:
+def portal_as(user, *, verified_ago: int = 0, factor: bool = True, **kwargs) -> Client:
+    """`user` signed in to the portal, re-authenticated `verified_ago` seconds ago (with
+    their second factor if they have one and `factor`)."""
     client = Client(**kwargs)
     client.force_login(user)
+    session = client.session
+    session[sudo.SESSION_KEY] = int(time.time()) - verified_ago
+    if factor and user.has_two_factor:
+        session[sudo.FACTOR_KEY] = int(time.time()) - verified_ago
+    session.save()
     return client
 
 
@@ -265,3 +277,84 @@ def test_the_token_handed_to_the_cli_is_recorded_as_created(cli, alice):
     assert (event.user, event.ip) == (alice, "203.0.113.7")
     assert event.details["token"] == str(token.key)
     assert (token.name, token.created_ip) == ("npm login", "203.0.113.7")
+
+
+# --- sudo mode: handing the CLI a token takes a fresh re-authentication -------------------
+
+
+def _sent_to_sudo(response, page: str) -> bool:
+    location = urlsplit(response["Location"]) if response.status_code == 302 else None
+    return (
+        location is not None
+        and location.path == "/account/sudo/"
+        and parse_qs(location.query)["next"] == [page]
+    )
+
+
+def test_a_stale_session_without_a_factor_confirms_its_password_first(cli, bob, settings):
+    page, done = start(cli)
+    browser = portal_as(bob, verified_ago=settings.GATEHOUSE_SUDO_SECONDS + 1)
+
+    assert _sent_to_sudo(browser.get(page), page)
+    assert _sent_to_sudo(browser.post(page), page)
+    assert WebLogin.objects.get().confirmed_at is None
+    sudo_page = browser.get(f"/account/sudo/?next={page}")
+    assert 'name="password"' in sudo_page.content.decode()
+    back = browser.post("/account/sudo/", {"password": PASSWORD, "next": page})
+    assert back["Location"] == page
+    assert browser.post(page).status_code == 200
+    assert cli.get(done).status_code == 200
+
+
+def test_a_second_factor_passed_too_long_ago_must_be_passed_again(cli, alice, settings):
+    device, _ = enroll_app(alice)
+    page, done = start(cli)
+    browser = portal_as(alice, verified_ago=settings.GATEHOUSE_SUDO_SECONDS + 1)
+
+    assert _sent_to_sudo(browser.get(page), page)
+    assert _sent_to_sudo(browser.post(page), page)
+    assert cli.get(done).status_code == 202
+    back = browser.post("/account/sudo/", {"code": app_code(device, steps_ahead=1), "next": page})
+    assert back["Location"] == page
+    assert browser.post(page).status_code == 200
+    assert cli.get(done).status_code == 200
+
+
+def test_a_fresh_password_stamp_is_not_a_second_factor(cli, alice):
+    # Signed in before their first factor was added elsewhere (e.g. `npm profile enable-2fa`).
+    enroll_app(alice)
+    page, _ = start(cli)
+    browser = portal_as(alice, factor=False)
+
+    assert _sent_to_sudo(browser.post(page), page)
+    assert WebLogin.objects.get().confirmed_at is None
+
+
+def test_the_service_refuses_a_confirmation_without_a_fresh_second_factor(cli, alice, settings):
+    enroll_app(alice)
+    start(cli)
+    login = WebLogin.objects.get()
+    stale = time.time() - settings.GATEHOUSE_SUDO_SECONDS - 1
+
+    for factor_at in (None, stale):
+        with pytest.raises(PermissionDenied, match="second factor"):
+            web_login_confirm(actor=Actor(user=alice, session_factor_at=factor_at), login=login)
+    assert WebLogin.objects.get().confirmed_at is None
+    web_login_confirm(actor=Actor(user=alice, session_factor_at=time.time()), login=login)
+    assert WebLogin.objects.get().confirmed_at is not None
+
+
+def test_adduser_goes_from_signing_up_straight_to_the_confirmation(cli, settings):
+    settings.GATEHOUSE_OPEN_SIGNUP = True
+    page, done = start(cli, {"create": True})
+    browser = Client()
+
+    signed_up = browser.post(
+        f"/account/signup/?next={page}",
+        {"username": "frank", "email": "frank@example.com", "password": "a long fresh passphrase"},
+    )
+
+    assert signed_up["Location"] == page
+    assert browser.get(page).status_code == 200  # the password was just chosen: sudo mode
+    assert browser.post(page).status_code == 200
+    assert cli.get(done).status_code == 200
