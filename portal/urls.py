@@ -9,14 +9,14 @@ shadow the other (tests/test_urls.py checks it for generated names).
 from django.contrib import admin
 from django.urls import include, path
 
-from portal import views
+from registry.views import package
 
 # The admin's site (accounts.admin_site) signs people in through the portal, second
 # factor included, never beside it.
 urlpatterns = [
     path("", include("registry.npm_urls")),
     path("api/v1/", include("portal.rest_urls")),
-    path("", views.home, name="home"),
+    path("", package.home, name="home"),
     path("admin/", admin.site.urls),
     path("", include("accounts.portal_urls")),
     path("", include("registry.orgs.portal_urls")),

@@ -1,4 +1,4 @@
-"""Portal pages about packages."""
+"""Portal pages about packages, the home page (recently changed packages) among them."""
 
 from django.http import Http404
 from django.shortcuts import render
@@ -6,9 +6,15 @@ from django.shortcuts import render
 from accounts.views.common import portal_actor
 from portal.errors import DomainError
 from registry import semver
-from registry.authz import Action, is_maintainer
+from registry.authz import Action, is_maintainer, packages_visible_to
 from registry.models import Version
 from registry.services.common import package_for
+
+
+def home(request):
+    recent = packages_visible_to(request.user if request.user.is_authenticated else None)
+    recent = recent.filter(unpublished_at__isnull=True).exclude(latest_version="")
+    return render(request, "home.html", {"recent": recent.order_by("-modified_at")[:20]})
 
 
 def package_page(request, name: str):
