@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from accounts import sudo
 from accounts.models import SecurityEvent, Token, User
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import NPM
@@ -92,9 +93,15 @@ def npm_in_background(npm):
 
 
 def confirm_in_portal(user, login_url: str) -> str:
-    """Confirm a CLI login as `user` the way the portal page does; returns the page text."""
+    """Confirm a CLI login as `user` the way the portal page does, in a session that has
+    just signed in (sudo mode, with the second factor if any); returns the page text."""
     client = Client()
     client.force_login(user)
+    session = client.session
+    session[sudo.SESSION_KEY] = int(time.time())
+    if user.has_two_factor:
+        session[sudo.FACTOR_KEY] = session[sudo.SESSION_KEY]
+    session.save()
     path = urlsplit(login_url).path
     page = client.get(path)
     assert page.status_code == 200

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 NEEDS_OTP = "npm error code EOTP"
 REUSED = "This one-time password was already used for another command."
+RECOVERY_CODE_REUSED = "That recovery code was already used; each recovery code works once."
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def test_publish_needs_an_otp_and_works_with_an_app_code_or_a_recovery_code(
     assert used.used_at is not None
     reused = npm("publish", f"--otp={recovery_codes[0]}", cwd=npm.package("other-x"), check=False)
     eotp(reused)
-    assert f"npm notice {REUSED}" in reused.stderr
+    assert f"npm notice {RECOVERY_CODE_REUSED}" in reused.stderr
 
 
 def test_one_code_serves_all_requests_of_unpublish_but_not_another_command(npm, alice, alice_token):
@@ -188,6 +189,33 @@ def test_one_code_serves_all_requests_of_unpublish_but_not_another_command(npm, 
     eotp(tagged)
     assert f"npm notice {REUSED}" in tagged.stderr
     assert "beta" not in npm("dist-tag", "ls", "kept-x").stdout
+
+
+def test_one_code_serves_all_requests_of_unpublishing_a_whole_package(npm, alice, alice_token):
+    published_before_2fa(alice, "gone-x", "1.0.0")
+    published_before_2fa(alice, "gone-x", "1.0.1")
+    device, _ = enroll_app(alice)
+    npm.login_with(alice_token)
+
+    npm("unpublish", "gone-x", "--force", f"--otp={app_code(device, steps_ahead=1)}")
+
+    assert npm("view", "gone-x", check=False).returncode != 0
+
+
+def test_a_publish_code_is_refused_by_the_next_command_with_the_reason(npm, alice, alice_token):
+    device, _ = enroll_app(alice)
+    npm.login_with(alice_token)
+    code = app_code(device, steps_ahead=1)
+
+    npm("publish", f"--otp={code}", cwd=npm.package("once-x", "1.0.0"))
+    again = npm("publish", f"--otp={code}", cwd=npm.package("once-x", "1.0.1"), check=False)
+    tagged = npm("dist-tag", "add", "once-x@1.0.0", "beta", f"--otp={code}", check=False)
+
+    for refused in (again, tagged):
+        eotp(refused)
+        assert f"npm notice {REUSED}" in refused.stderr
+        assert "Wait for the next code from your authenticator" in refused.stderr
+    assert npm.json("view", "once-x", "versions") == ["1.0.0"]
 
 
 # --- auth-only: logins and account changes, not package writes --------------------------
