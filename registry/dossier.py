@@ -6,6 +6,10 @@ signals for what supply-chain attacks use: install scripts, dependencies fetched
 outside the registry, new commands, opaque or minified files, a sudden size change, an
 unfamiliar publisher. Each tarball is validated by ``tarball_inspect`` and then read in
 one streaming pass that hashes every file and keeps the text of files worth diffing.
+
+Bundled dependencies count as much as the package itself: npm installs them from the
+tarball as they are and runs their install scripts, so every package.json below the
+package's own is checked for scripts and commands too.
 """
 
 import codecs
@@ -17,7 +21,8 @@ import tarfile
 from dataclasses import dataclass
 from typing import Any
 
-from registry.tarballs import TarballInfo, TarballLimits, tarball_inspect
+from registry.bundled import is_bundled, nested_bins, nested_scripts
+from registry.tarballs import NestedPackage, TarballInfo, TarballLimits, tarball_inspect
 
 _KIB = 1024
 _FILE_CAP = 256 * _KIB  # larger files are compared by hash only
@@ -110,6 +115,8 @@ def dossier_build(
         *_script_risks(staged, staged_info, previous, previous_info),
         *_dependency_risks(staged.manifest, previous.manifest if previous else None),
         *_bin_risks(staged.manifest, previous.manifest if previous else None),
+        *_nested_bin_risks(staged_info, previous_info),
+        *_bundled_risks(staged_info, previous_info),
         *_file_risks(staged, staged_info, after, diff["added"]),
         *_history_risks(staged, staged_info, previous_info, known_publishers),
     ]
@@ -256,6 +263,52 @@ def _script_risks(
             message = f"Changes the {name} script, which npm runs {when}."
             detail["previous"] = _show(before[name])
             risks.append(_risk("install-script-changed", _INSTALL_SCRIPTS[name], message, detail))
+    return risks + _nested_script_risks(staged_info, previous_info)
+
+
+def _nested_script_risks(info: TarballInfo, previous_info: TarballInfo | None) -> list[dict]:
+    before = {(n.folder, name): command for n, name, command in nested_scripts(previous_info)}
+    risks = []
+    for nested, name, command in nested_scripts(info):
+        where, when = _where(nested)
+        detail = {"script": name, "command": _show(command), "package": _show(nested.folder)}
+        old = before.get((nested.folder, name))
+        if old is None:
+            message = f"Adds a {name} script in {where}, which npm runs {when}."
+            risks.append(_risk("install-script-added", "high", message, detail))
+        elif old != command:
+            message = f"Changes the {name} script in {where}, which npm runs {when}."
+            detail["previous"] = _show(old)
+            risks.append(_risk("install-script-changed", "high", message, detail))
+    return risks
+
+
+def _where(nested: NestedPackage) -> tuple[str, str]:
+    """How a risk names a nested package, and when npm runs its install scripts."""
+    if is_bundled(nested):
+        return f"the bundled package {_show(nested.folder)}", "on install"
+    return _show(nested.path), "if that folder is installed as a package"
+
+
+def _bundled_risks(info: TarballInfo, previous_info: TarballInfo | None) -> list[dict]:
+    """Packages npm installs from the tarball rather than the registry, and package.json
+    files that cannot be read here (npm's parser might)."""
+    before = {n.folder for n in previous_info.nested} if previous_info else set()
+    added = [n.folder for n in info.nested if is_bundled(n) and n.folder not in before]
+    risks = []
+    if added:
+        message = (
+            f"Bundles {_count(added, 'package')} that npm installs from the tarball as they "
+            f"are, not from the registry: {_paths(added)}."
+        )
+        risks.append(_risk("bundled-packages", "medium", message, {"paths": added}))
+    for nested in (n for n in info.nested if n.manifest is None):
+        message = (
+            f"{_show(nested.path)} cannot be read ({_show(nested.problem)}), so what it runs "
+            "on install could not be checked."
+        )
+        detail = {"path": _show(nested.path), "problem": _show(nested.problem)}
+        risks.append(_risk("bundled-manifest-unreadable", "high", message, detail))
     return risks
 
 
@@ -320,6 +373,17 @@ def _bin_risks(manifest: dict, previous: dict | None) -> list[dict]:
         for name, target in _bins(manifest).items()
         if name not in before
     ]
+
+
+def _nested_bin_risks(info: TarballInfo, previous_info: TarballInfo | None) -> list[dict]:
+    before = {(nested.folder, name) for nested, name, _ in nested_bins(previous_info)}
+    risks = []
+    for nested, name, target in nested_bins(info):
+        if (nested.folder, name) not in before:
+            message = f"Adds the command {_show(name)} in {_where(nested)[0]}, which runs {_show(target)}."
+            detail = {"name": _show(name), "path": _show(target), "package": _show(nested.folder)}
+            risks.append(_risk("bin-added", "medium", message, detail))
+    return risks
 
 
 def _bins(manifest: dict) -> dict[str, str]:

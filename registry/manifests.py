@@ -9,12 +9,12 @@ whose request disagrees with it on anything that changes what an install does.
 import posixpath
 import re
 
+from registry.bundled import INSTALL_SCRIPTS, bundled_run_scripts
 from registry.exceptions import ManifestMismatch
 from registry.semver import is_valid_version
 from registry.tarballs import TarballInfo
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "optionalDependencies", "peerDependencies")
-INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 # Fields the client adds at publish time that are not in package.json and are harmless to keep.
 CLIENT_FIELDS = ("_nodeVersion", "_npmVersion", "gitHead")
 # npm strips this prefix from scripts before publishing ("node_modules/.bin/tsc" -> "tsc").
@@ -135,7 +135,9 @@ def manifest_build(*, info: TarballInfo, client_manifest: dict) -> dict:
     for field in CLIENT_FIELDS:
         if isinstance(client_manifest.get(field), str):
             manifest[field] = client_manifest[field]
-    if any(script in scripts for script in INSTALL_SCRIPTS):
+    # npm sets this from the package's own scripts; bundled packages' scripts run on
+    # install too, so they count here.
+    if any(script in scripts for script in INSTALL_SCRIPTS) or bundled_run_scripts(info):
         manifest["hasInstallScript"] = True
     if any(f.path == "npm-shrinkwrap.json" for f in info.files):
         manifest["_hasShrinkwrap"] = True

@@ -6,11 +6,14 @@ carry two manifests so that what we check differs from what npm installs (manife
 confusion). So we read it once, as a stream, with every size capped, keep only
 package.json and the README in memory, and refuse anything npm would not produce. Every
 refusal is an ``InvalidTarball`` whose message is the one line the npm user will see.
+
+Every other package.json in the tarball is read too, under the same caps: a bundled
+dependency (``node_modules/<dep>/package.json``, at any depth) is installed as it is, and
+its install scripts run like the package's own.
 """
 
 import base64
 import hashlib
-import json
 import re
 import tarfile
 import zlib
@@ -18,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from portal.json_input import InputRefused, json_parse
 from registry.exceptions import InvalidTarball
 
 _MIB = 1024 * 1024
@@ -50,6 +54,10 @@ class TarballLimits:
     max_members: int
     max_package_json_bytes: int = 1024 * 1024
     max_readme_bytes: int = 256 * 1024
+    # Other package.json files (bundled dependencies): how many, and their bytes together.
+    # npm's own tarball bundles a few hundred packages.
+    max_nested_manifests: int = 5000
+    max_nested_manifest_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,25 @@ class TarballFile:
     path: str  # relative to the package folder, e.g. "lib/index.js"
     size: int
     executable: bool
+
+
+@dataclass(frozen=True)
+class NestedPackage:
+    """A package.json below the package's own, usually a bundled dependency.
+
+    Only what decides what an install runs is kept: name, version, scripts, bin, gypfile.
+    ``manifest`` is None when the file cannot be read as JSON; npm might still read it,
+    so callers assume the worst.
+    """
+
+    path: str  # of the package.json, e.g. "node_modules/dep/package.json"
+    manifest: dict[str, Any] | None
+    problem: str | None  # why it cannot be read
+    has_binding_gyp: bool  # a binding.gyp beside it: npm runs node-gyp on install
+
+    @property
+    def folder(self) -> str:
+        return self.path[: -len("package.json")].rstrip("/\\")
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,7 @@ class TarballInfo:
     readme: str | None
     readme_filename: str | None
     has_binding_gyp: bool
+    nested: tuple[NestedPackage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,19 +123,28 @@ def tarball_digests(data: bytes) -> Digests:
 
 
 def tarball_inspect(data: bytes, *, limits: TarballLimits) -> TarballInfo:
-    """Validate the whole tarball and return its manifest, file list and README."""
+    """Validate the whole tarball and return its manifest, file list, README and the
+    package.json files below its own."""
     manifest: bytes | None = None
     readme: tuple[int, str, bytes] | None = None  # (rank, filename, head of content)
+    nested: list[tuple[str, dict[str, Any] | None, str | None]] = []
+    nested_bytes = 0
 
     def on_file(file: TarballFile, read: Callable[[int], bytes]) -> None:
-        nonlocal manifest, readme
+        nonlocal manifest, readme, nested_bytes
         if file.path == "package.json":
-            if file.size > limits.max_package_json_bytes:
-                raise InvalidTarball(
-                    f"package/package.json is {_size(file.size)}, over the limit of "
-                    f"{_size(limits.max_package_json_bytes)}: shrink it and publish again."
-                )
+            _check_manifest_size(file, limits)
             manifest = read(file.size)
+        elif _is_nested_manifest(file.path):
+            _check_manifest_size(file, limits)
+            nested_bytes += file.size
+            if len(nested) >= limits.max_nested_manifests:
+                raise _too_big(f"has more than {limits.max_nested_manifests} package.json files")
+            if nested_bytes > limits.max_nested_manifest_bytes:
+                raise _too_big(
+                    f"has more than {_size(limits.max_nested_manifest_bytes)} of package.json files"
+                )
+            nested.append((file.path, *_read_nested(read(file.size))))
         rank = _readme_rank(file.path)
         if rank is not None and (readme is None or rank < readme[0]):
             readme = (rank, file.path, read(limits.max_readme_bytes))
@@ -126,6 +163,53 @@ def tarball_inspect(data: bytes, *, limits: TarballLimits) -> TarballInfo:
         readme=readme[2].decode("utf-8", errors="replace") if readme else None,
         readme_filename=readme[1] if readme else None,
         has_binding_gyp=any(f.path == "binding.gyp" for f in files),
+        nested=_nested_packages(nested, files),
+    )
+
+
+def _check_manifest_size(file: TarballFile, limits: TarballLimits) -> None:
+    if file.size > limits.max_package_json_bytes:
+        raise InvalidTarball(
+            f"package/{_show(file.path)} is {_size(file.size)}, over the limit of "
+            f"{_size(limits.max_package_json_bytes)}: shrink it and publish again."
+        )
+
+
+def _is_nested_manifest(path: str) -> bool:
+    """Any package.json below the root, in any case and with either separator: on macOS
+    and Windows "Package.json" and "node_modules\\dep\\package.json" are what npm reads."""
+    parts = _windows_parts(path.lower())
+    return len(parts) > 1 and parts[-1] == "package.json"
+
+
+# What decides what installing a bundled package runs; the rest is not kept.
+_NESTED_FIELDS = ("name", "version", "scripts", "bin", "gypfile")
+
+
+def _read_nested(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        value = json_parse(raw.removeprefix(b"\xef\xbb\xbf"))
+    except InputRefused as exc:
+        return None, str(exc)
+    if not isinstance(value, dict):
+        return None, f"it holds a {type(value).__name__}, not an object"
+    return {key: value[key] for key in _NESTED_FIELDS if key in value}, None
+
+
+def _nested_packages(nested: list, files: list[TarballFile]) -> tuple[NestedPackage, ...]:
+    gyp_folders = {
+        tuple(parts[:-1])
+        for parts in (_windows_parts(f.path.lower()) for f in files)
+        if parts[-1] == "binding.gyp"
+    }
+    return tuple(
+        NestedPackage(
+            path=path,
+            manifest=manifest,
+            problem=problem,
+            has_binding_gyp=tuple(_windows_parts(path.lower())[:-1]) in gyp_folders,
+        )
+        for path, manifest, problem in nested
     )
 
 
@@ -319,14 +403,10 @@ def _check_type(member: tarfile.TarInfo, shown: str) -> None:
 
 def _parse_package_json(raw: bytes) -> dict[str, Any]:
     try:
-        text = raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-        value = json.loads(text, parse_constant=_refuse_constant)
-    except UnicodeDecodeError as exc:
-        problem = f"it is not UTF-8 at byte {exc.start}"
-    except ValueError as exc:
+        # npm's JSON.parse rejects NaN and Infinity too; the rest no database could store.
+        value = json_parse(raw.removeprefix(b"\xef\xbb\xbf"))
+    except InputRefused as exc:
         problem = str(exc)
-    except RecursionError:
-        problem = "it nests too deeply"
     else:
         if isinstance(value, dict):
             return value
@@ -334,10 +414,6 @@ def _parse_package_json(raw: bytes) -> dict[str, Any]:
     raise InvalidTarball(
         f"package/package.json is not valid ({problem}): fix it and publish again."
     )
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")  # npm's JSON.parse rejects NaN/Infinity
 
 
 def _readme_rank(path: str) -> int | None:

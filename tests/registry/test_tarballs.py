@@ -293,6 +293,100 @@ def test_binding_gyp_detected():
     ).has_binding_gyp
 
 
+def test_refuses_package_json_a_database_cannot_store():
+    refused(tgz({"package.json": b'{"name": "a\\u0000b"}'}), "NUL character")
+    refused(tgz({"package.json": b'{"name": "\\ud800"}'}), "unpaired surrogate")
+    refused(tgz({"package.json": b'{"size": 1e400}'}), "too large")
+    refused(tgz({"package.json": b"{" + b'"a":{' * 100 + b"}" * 101}), "nests deeper than 64")
+
+
+# --- package.json files below the package's own: bundled dependencies -------------------
+
+
+def manifest(**fields) -> bytes:
+    return json.dumps({"name": "dep", "version": "1.0.0", **fields}).encode()
+
+
+def test_reads_every_nested_package_json_at_any_depth():
+    files = {
+        "package.json": MANIFEST,
+        "node_modules/dep/package.json": manifest(scripts={"postinstall": "node x.js"}),
+        "node_modules/dep/node_modules/@s/deep/package.json": manifest(bin="cli.js"),
+        "node_modules/dep/node_modules/@s/deep/binding.gyp": b"{}",
+        "lib/esm/package.json": b'{"type": "module"}',
+    }
+
+    nested = tarball_inspect(tgz(files), limits=LIMITS).nested
+
+    assert [(n.path, n.folder, n.has_binding_gyp) for n in nested] == [
+        ("node_modules/dep/package.json", "node_modules/dep", False),
+        (
+            "node_modules/dep/node_modules/@s/deep/package.json",
+            "node_modules/dep/node_modules/@s/deep",
+            True,
+        ),
+        ("lib/esm/package.json", "lib/esm", False),
+    ]
+    # Only what decides what an install runs is kept.
+    assert nested[0].manifest == {
+        "name": "dep",
+        "version": "1.0.0",
+        "scripts": {"postinstall": "node x.js"},
+    }
+    assert nested[2].manifest == {}
+
+
+def test_nested_package_json_in_any_case_or_with_backslashes_counts():
+    files = {
+        "package.json": MANIFEST,
+        "node_modules/a/Package.JSON": manifest(),
+        "node_modules\\b\\package.json": manifest(),
+    }
+
+    nested = tarball_inspect(tgz(files), limits=LIMITS).nested
+
+    assert [n.folder for n in nested] == ["node_modules/a", "node_modules\\b"]
+
+
+def test_unreadable_nested_package_json_is_kept_with_its_problem():
+    files = {
+        "package.json": MANIFEST,
+        "node_modules/a/package.json": b"[" * 5000,
+        "node_modules/b/package.json": b"[1]",
+        "node_modules/c/package.json": b'{"scripts": {"install": "x\\u0000"}}',
+    }
+
+    nested = tarball_inspect(tgz(files), limits=LIMITS).nested
+
+    assert [n.manifest for n in nested] == [None, None, None]
+    assert "nests deeper" in nested[0].problem
+    assert nested[1].problem == "it holds a list, not an object"
+    assert "NUL" in nested[2].problem
+
+
+def test_refuses_oversized_nested_package_json():
+    limits = TarballLimits(10**6, 10**7, 100, max_package_json_bytes=100)
+    big = manifest(description="x" * 200)
+    refused(
+        tgz({"package.json": MANIFEST, "node_modules/a/package.json": big}),
+        "package/node_modules/a/package.json is",
+        limits,
+    )
+
+
+def test_refuses_too_many_or_too_large_nested_package_json_files():
+    files = {
+        "package.json": MANIFEST,
+        **{f"node_modules/d{i}/package.json": manifest() for i in range(4)},
+    }
+    few = TarballLimits(10**6, 10**7, 100, max_nested_manifests=3)
+    small = TarballLimits(10**6, 10**7, 100, max_nested_manifest_bytes=3 * len(manifest()))
+
+    refused(tgz(files), "more than 3 package.json files", few)
+    refused(tgz(files), "of package.json files", small)
+    assert len(tarball_inspect(tgz(files), limits=LIMITS).nested) == 4
+
+
 def test_strips_single_nonstandard_root():
     info = tarball_inspect(
         tgz({"package.json": MANIFEST, "a.js": b""}, root="node-foo"), limits=LIMITS
