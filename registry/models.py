@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from registry.orgs.models import Invitation, Membership, Org, Team, TeamGrant, TeamMember
 
+
 class Package(models.Model):
     class Access(models.TextChoices):
         PUBLIC = "public"
@@ -35,7 +36,6 @@ class Package(models.Model):
     require_staged = models.BooleanField(default=False)
     approvals_required = models.PositiveSmallIntegerField(default=1)
     exclude_stager = models.BooleanField(default=False)
-
 
     def __str__(self):
         return self.name
@@ -194,7 +194,6 @@ class StagedRelease(models.Model):
     class ActorType(models.TextChoices):
         USER = "user"
         TOKEN = "token"  # noqa: S105 - a kind of credential, not a secret
-        TRUSTED_PUBLISHER = "trusted-publisher"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="staged_releases")

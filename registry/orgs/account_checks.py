@@ -5,6 +5,7 @@ that requires two-factor authentication keeps a second factor."""
 from accounts import hooks
 from portal.errors import PermissionDenied
 from registry.orgs.models import Org
+from registry.orgs.services import orgs_requiring_2fa
 
 
 def org_name_taken(name: str) -> bool:
@@ -13,12 +14,7 @@ def org_name_taken(name: str) -> bool:
 
 def org_two_factor_removal_check(user) -> None:
     """Refuse to leave a member of an org that requires 2FA without a second factor."""
-    orgs = [
-        f"@{name}"
-        for name in Org.objects.filter(memberships__user=user, require_2fa=True).values_list(
-            "name", flat=True
-        )
-    ]
+    orgs = [f"@{org.name}" for org in orgs_requiring_2fa(user)]
     if orgs:
         raise PermissionDenied(
             f"{', '.join(orgs)} require{'s' if len(orgs) == 1 else ''} two-factor authentication, so "
