@@ -1,5 +1,7 @@
 """Enrolling, using and removing second factors in a real browser, under the CSP."""
 
+from dataclasses import replace
+
 import pytest
 from django.core import mail
 from django.test import Client
@@ -11,7 +13,12 @@ from playwright.sync_api import expect
 from accounts.actors import Actor
 from accounts.models import OTPChallenge, RecoveryCode, Token, User
 from accounts.recovery_codes import recovery_code_hash
-from accounts.second_factor import otp_challenge_approve, otp_challenge_create
+from accounts.second_factor import (
+    OTPRefused,
+    otp_challenge_approve,
+    otp_challenge_create,
+    second_factor_require,
+)
 from tests.browser.conftest import app_enable, totp_code
 from tests.conftest import PASSWORD
 
@@ -136,6 +143,25 @@ def test_sudo_detour_accepts_a_security_key(portal, alice):
     assert portal.page.locator("#totp-secret").is_visible()
 
 
+def test_a_first_key_is_added_in_sudo_mode_which_takes_the_password(portal, alice):
+    portal.add_authenticator()
+    portal.login("alice")
+    portal.age_sudo()  # a session signed in a day ago
+
+    portal.goto("/account/security/keys/add/")
+    assert portal.path == "/account/sudo/?next=%2Faccount%2Fsecurity%2Fkeys%2Fadd%2F"
+    portal.page.fill("input[name=password]", PASSWORD)
+    portal.submit("main form")
+    assert portal.path == "/account/security/keys/add/"
+    portal.age_sudo()  # the page was left open too long
+
+    portal.expect_console_error("status of 403")
+    portal.page.click("[data-key-register]")
+    portal.page.wait_for_selector("#key-status.error")
+    assert portal.text("#key-status") == "Confirm it is you first: reload the page."
+    assert not WebAuthnCredential.objects.filter(user=alice).exists()
+
+
 def test_sudo_detour_accepts_an_app_code(portal, alice):
     key, _ = app_enable(alice)
     portal.login("alice")
@@ -209,16 +235,27 @@ def test_web_otp_approval_with_a_security_key(portal, alice, alice_token):
     portal.add_authenticator()
     portal.login("alice")
     portal.enroll_key()
-    actor = Actor(user=alice, token=Token.objects.get(user=alice), ip="127.0.0.1")
-    description = {"command": "publish", "package": "pkg", "version": "1.2.3"}
-    challenge, done_secret = otp_challenge_create(actor, "publish:pkg", description)
+    actor = Actor(
+        user=alice, token=Token.objects.get(user=alice), ip="127.0.0.1", npm_command="whoami"
+    )
+    description = {
+        "summary": "Point the beta tag of pkg at 1.2.3",
+        "action": "dist-tag add",
+        "package": "pkg",
+        "version": "1.2.3",
+        "tag": "beta",
+    }
+    operation = "dist-tag:pkg:beta=1.2.3"
+    challenge, done_secret = otp_challenge_create(actor, operation, description)
     poll = Client()
 
     assert poll.get(f"/-/v1/otp/{done_secret}").status_code == 202
     portal.goto(f"/account/approve/{challenge.pk.hex}/")
+    assert portal.text("[data-summary]") == "Point the beta tag of pkg at 1.2.3"
     facts = portal.text("dl.facts")
-    for shown in ("npm publish", "pkg", "1.2.3", "test", "127.0.0.1"):
+    for shown in ("dist-tag add", "pkg", "1.2.3", "beta", "test", "127.0.0.1"):
         assert shown in facts
+    assert "Client said\nnpm whoami (reported by the npm CLI, not checked" in facts
     portal.click_and_wait("[data-key-assert]")
     assert portal.path == f"/account/approve/{challenge.pk.hex}/"
     assert "Approved." in portal.text()
@@ -227,9 +264,15 @@ def test_web_otp_approval_with_a_security_key(portal, alice, alice_token):
 
     answer = poll.get(f"/-/v1/otp/{done_secret}")
     assert answer.status_code == 200
-    assert answer.json()["token"].startswith("wotp_")
+    code = answer.json()["token"]
+    assert code.startswith("wotp_")
     assert poll.get(f"/-/v1/otp/{done_secret}").status_code == 404  # handed out once
     assert OTPChallenge.objects.get(pk=challenge.pk).code_hash
+    # The code approves exactly what the page showed.
+    with_code = replace(actor, otp=code)
+    with pytest.raises(OTPRefused):
+        second_factor_require(with_code, operation="publish:pkg@1.2.3", description={})
+    assert second_factor_require(with_code, operation=operation, description={}) == "security-key"
 
 
 def test_the_harness_catches_csp_violations(portal):
