@@ -122,7 +122,8 @@ def _code_use(actor: Actor, code: str, operation: str) -> str:
 
 
 def _claim(user: User, code_hash: str, operation: str, factor: str) -> SecondFactorUse | None:
-    """Insert the code's row, or None when another operation's row holds the code."""
+    """Insert the code's row (first dropping one past the window), or None when an earlier
+    use, committed by another request, holds the code."""
     SecondFactorUse.objects.filter(
         user=user, code_hash=code_hash, used_at__lte=_reuse_cutoff()
     ).delete()
