@@ -488,9 +488,12 @@ def _send(row: Row, persona: str, world: dict, client: Client):
     client.cookies = SimpleCookie()  # nobody's session but the persona's
     if row.portal:
         if persona != "anonymous":
-            client.force_login(world["users"][persona])
+            user = world["users"][persona]
+            client.force_login(user)
             session = client.session
             session[sudo.SESSION_KEY] = int(time.time())  # as right after signing in
+            if user.has_two_factor:  # ...with the second factor (accounts.sudo)
+                session[sudo.FACTOR_KEY] = session[sudo.SESSION_KEY]
             session.save()
         send = getattr(client, row.method.lower())
         if isinstance(body, Json):
