@@ -246,7 +246,9 @@ class UserPackages(APIView):
             )
             packages = Package.objects.filter(reachable).distinct()
         else:
-            packages = packages_visible_to(actor.user, Package.objects.filter(maintainers__user=user))
+            packages = packages_visible_to(
+                actor.user, Package.objects.filter(maintainers__user=user)
+            )
         return _no_cache(_access(Package.objects.filter(pk__in=packages.values("pk")), user))
 
 
