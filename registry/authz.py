@@ -441,6 +441,15 @@ def decide_org(actor: Actor, action: OrgAction, org: Org) -> Decision:
     return _second_factor_held(actor, f"{action} @{org.name}") or WITH_SECOND_FACTOR
 
 
+def may_change_member(actor: Actor, org: Org, member_role: str) -> bool:
+    """Whether `actor` may change the role of (or remove) a member holding `member_role`:
+    owners and admins manage members, and only owners make or unmake owners."""
+    role = org_role(actor.user, org)
+    if role == Membership.Role.OWNER:
+        return True
+    return role == Membership.Role.ADMIN and member_role != Membership.Role.OWNER
+
+
 def authorize_org(
     actor: Actor, action: OrgAction, org: Org, *, operation: Operation | None = None
 ) -> str:

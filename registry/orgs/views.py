@@ -19,7 +19,14 @@ from accounts.second_factor import OTPRequired
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError, NotFound
-from registry.authz import Action, OrgAction, decide, decide_org, packages_visible_to
+from registry.authz import (
+    Action,
+    OrgAction,
+    decide,
+    decide_org,
+    may_change_member,
+    packages_visible_to,
+)
 from registry.orgs import services as orgs
 from registry.orgs.compliance import org_compliance
 from registry.orgs.models import Invitation, Membership, Org
@@ -245,11 +252,16 @@ def _open_invitations(org: Org):
 def members(request, org: Org):
     context = _context(request, org)
     memberships = org.memberships.select_related("user").order_by("user__username")
-    context["members"] = sorted(memberships, key=lambda m: Role.values.index(m.role))
+    actor = portal_actor(request)
+    context["members"] = [
+        (membership, may_change_member(actor, org, membership.role))
+        for membership in sorted(memberships, key=lambda m: Role.values.index(m.role))
+    ]
     if context["can_manage"]:
         context["invitations"] = _open_invitations(org)
         context["invite_form"] = InviteForm()
-        context["roles"] = Role.choices if context["is_owner"] else Role.choices[1:]
+        owner_roles = may_change_member(actor, org, Role.OWNER)
+        context["roles"] = Role.choices if owner_roles else Role.choices[1:]
     return render(request, "orgs/members.html", context)
 
 
@@ -381,7 +393,9 @@ def team(request, org: Org, team: str):
     others = org.memberships.exclude(user__team_memberships__team=found).select_related("user")
     grants = team_grants_visible(found, request.user)
     packages = (
-        packages_visible_to(request.user, org.packages.all()).filter(unpublished_at__isnull=True).order_by("name")
+        packages_visible_to(request.user, org.packages.all())
+        .filter(unpublished_at__isnull=True)
+        .order_by("name")
     )
     context = _context(
         request,
