@@ -1,12 +1,16 @@
 """A package's settings (publishing policy) and its security history."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from accounts.second_factor import OTPRequired
 from accounts.sudo import sudo_required
 from accounts.views.common import portal_actor
 from portal.errors import DomainError
@@ -80,6 +84,10 @@ def settings_page(request, name: str):
     elif request.method == "POST" and form.is_valid():
         try:
             package_settings_update(actor=portal_actor(request), name=name, changes=form.changes())
+        except OTPRequired:
+            # The second factor of sudo mode ran out while the form was open: confirm again.
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:sudo')}?{query}")
         except DomainError as exc:
             messages.error(request, exc.message)
         else:

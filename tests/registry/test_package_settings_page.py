@@ -5,6 +5,7 @@ import time
 import pytest
 
 from accounts.models import SecurityEvent
+from accounts.sudo import FACTOR_KEY
 from accounts.sudo import SESSION_KEY as SUDO_SESSION_KEY
 from registry.models import Maintainer, Package
 from tests.accounts.factors import enroll_app
@@ -22,8 +23,9 @@ SAVE_ALL = {
 
 
 def sudo_stamp(client, age: int = 0) -> None:
+    """As right after a second factor (signing in, or sudo mode) `age` seconds ago."""
     session = client.session
-    session[SUDO_SESSION_KEY] = int(time.time()) - age
+    session[SUDO_SESSION_KEY] = session[FACTOR_KEY] = int(time.time()) - age
     session.save()
 
 
@@ -88,6 +90,7 @@ def test_settings_save_every_policy(client, alice, scoped):
 def test_mfa_choices_map_to_the_policy(client, alice, scoped, mfa, requires, overrides):
     scoped.publish_requires_tfa = scoped.automation_token_overrides_tfa = not requires
     scoped.save()
+    enroll_app(alice, mode="auth-only")  # changing settings takes a second factor
     client.force_login(alice)
     sudo_stamp(client)  # as right after signing in
 
@@ -104,6 +107,7 @@ def test_mfa_choices_map_to_the_policy(client, alice, scoped, mfa, requires, ove
 def test_unchecked_boxes_turn_policies_off(client, alice, scoped):
     scoped.require_staged = scoped.exclude_stager = True
     scoped.save()
+    enroll_app(alice, mode="auth-only")  # changing settings takes a second factor
     client.force_login(alice)
     sudo_stamp(client)
 
@@ -118,6 +122,7 @@ def test_unchecked_boxes_turn_policies_off(client, alice, scoped):
 
 def test_unscoped_packages_cannot_be_restricted(client, alice, alice_token):
     publish(client, alice_token, "unscoped-settings", "1.0.0")
+    enroll_app(alice, mode="auth-only")  # changing settings takes a second factor
     client.force_login(alice)
     sudo_stamp(client)
 
@@ -154,10 +159,27 @@ def test_settings_are_404_for_others(client, alice_token, bob, carol, scoped):
     scoped.refresh_from_db()
     assert not scoped.require_staged
 
-    Maintainer.objects.create(package=scoped, user=bob)  # any maintainer may change them
+    Maintainer.objects.create(package=scoped, user=bob)  # any maintainer sees them
     client.force_login(bob)
     sudo_stamp(client)
     assert client.get("/package/@alice/settled/settings/").status_code == 200
+
+
+def test_a_maintainer_without_a_second_factor_sees_the_settings_but_cannot_save(
+    client, alice, scoped
+):
+    client.force_login(alice)
+    session = client.session
+    session[SUDO_SESSION_KEY] = int(time.time())  # a password, just typed
+    session.save()
+
+    response = client.post("/package/@alice/settled/settings/", SAVE_ALL)
+
+    assert response.status_code == 200
+    assert "you need a second factor" in messages_of(response)
+    assert b'type="submit">Save' not in response.content
+    scoped.refresh_from_db()
+    assert not scoped.require_staged
 
 
 def test_settings_need_a_login(client, scoped):
@@ -168,6 +190,7 @@ def test_settings_need_a_login(client, scoped):
 def test_history_lists_the_package_events_for_maintainers(client, alice, alice_token, scoped):
     publish(client, alice_token, "@alice/settled", "1.1.0")
     publish(client, alice_token, "other-history", "1.0.0")
+    enroll_app(alice, mode="auth-only")  # changing settings takes a second factor
     client.force_login(alice)
     sudo_stamp(client)
     client.post("/package/@alice/settled/settings/", {**SAVE_ALL, "access": "public"})

@@ -17,7 +17,11 @@ from accounts.services.tokens import token_issue
 from registry.models import Maintainer, Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_mail_send, staged_release_notify
 from registry.orgs.models import Org
-from registry.services.stage import staged_release_approve, staged_release_reject
+from registry.services.stage import (
+    decision_operation,
+    staged_release_approve,
+    staged_release_reject,
+)
 from registry.tasks import staged_releases_sweep
 from tests.accounts.factors import enroll_app
 from tests.registry.helpers import publish
@@ -25,6 +29,12 @@ from tests.registry.test_staging_views import RISKY, stage
 
 WAIT_SECONDS = 20
 Status = StagedRelease.Status
+
+
+def key_approved(user, staged, verb: str) -> Actor:
+    """`user` right after a security-key assertion bound to deciding `staged` (the review
+    page's ceremony, tested in tests/browser/test_staging.py)."""
+    return Actor(user=user, key_proof=decision_operation(staged, verb).key)
 
 
 @pytest.fixture
@@ -119,7 +129,7 @@ def test_approval_emails_the_maintainers_and_the_stager(
     Maintainer.objects.filter(user=bob).delete()  # the stager hears of it all the same
     enroll_app(alice)
 
-    staged_release_approve(actor=Actor(user=alice), staged=staged, factor="app")
+    staged_release_approve(actor=key_approved(alice, staged, "approve"), stage_id=staged.pk)
 
     sent = by_recipient(wait_for_mail(2, "approved-mail@1.1.0"))
     assert set(sent) == {"alice@example.com", "bob@example.com"}
@@ -143,7 +153,7 @@ def test_partial_approval_and_rejection_email_maintainers_and_the_stager(
     mail.outbox.clear()
     enroll_app(alice)
 
-    staged_release_approve(actor=Actor(user=alice), staged=staged, factor="app")
+    staged_release_approve(actor=key_approved(alice, staged, "approve"), stage_id=staged.pk)
     approval = by_recipient(wait_for_mail(2, "rejected-mail@1.1.0"))
     assert approval["bob@example.com"].subject == (
         "Gatehouse: rejected-mail@1.1.0 was approved by alice"
@@ -151,7 +161,7 @@ def test_partial_approval_and_rejection_email_maintainers_and_the_stager(
     assert "1 of 2 approvals are in" in approval["bob@example.com"].body
     mail.outbox.clear()
 
-    staged_release_reject(actor=Actor(user=alice), staged=staged, factor="app")
+    staged_release_reject(actor=key_approved(alice, staged, "reject"), stage_id=staged.pk)
 
     sent = by_recipient(wait_for_mail(2, "rejected-mail@1.1.0"))
     assert set(sent) == {"alice@example.com", "bob@example.com"}
@@ -197,7 +207,7 @@ def test_the_sweep_reminds_approvers_once(
     wait_for_mail(3, "reminded@1.1.0")
     mail.outbox.clear()
     enroll_app(bob)
-    staged_release_approve(actor=Actor(user=bob), staged=staged, factor="app")
+    staged_release_approve(actor=key_approved(bob, staged, "approve"), stage_id=staged.pk)
     wait_for_mail(3, "reminded@1.1.0")  # 1 of 3 approvals are in
     mail.outbox.clear()
     StagedRelease.objects.filter(pk=staged.pk).update(
@@ -259,6 +269,7 @@ def test_reminders_skip_approvers_and_every_email_skips_the_unreachable(
     staged = stage(alice_token, "recipients")
     for user in (bob, carol):
         add_maintainer(staged, user)
+    enroll_app(bob, mode="auth-only")  # an approval counts while its approver holds a factor
     StagedApproval.objects.create(staged_release=staged, user=bob, factor="app", sha512="x")
     carol.is_active = False
     carol.save()
@@ -309,6 +320,7 @@ def test_emails_count_approvals_as_the_service_does(
     staged_release_mail_send(str(staged.pk), "staged")
     assert "only when 3 maintainers approve it" in mail.outbox[0].body
 
+    enroll_app(bob, mode="auth-only")  # an approval counts while its approver holds a factor
     StagedApproval.objects.create(staged_release=staged, user=bob, factor="app", sha512="x")
     mail.outbox.clear()
     staged_release_mail_send(str(staged.pk), "approval")
