@@ -22,12 +22,14 @@ def publish(client, token: str, name: str, version: str = "1.0.0", **kwargs):
     )
 
 
-def write(client, method: str, path: str, token: str, body=None):
+def write(client, method: str, path: str, token: str, body=None, otp: str | None = None):
+    """A registry write as npm sends it, with `otp` in `npm-otp` when given (`--otp`)."""
     return getattr(client, method)(
         path,
         data=json.dumps(body) if body is not None else "",
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
+        **({"HTTP_NPM_OTP": otp} if otp else {}),
     )
 
 

@@ -130,7 +130,7 @@ def test_unpublishing_a_version_removes_only_its_tarball(client, alice_token, mi
 
 @pytest.mark.parametrize("change", ["restrict", "unpublish"])
 def test_a_package_leaves_the_mirror_before_any_worker_runs(
-    client, alice_token, mirror, queued, change
+    client, alice_codes, alice_token, mirror, queued, change
 ):
     publish(client, alice_token, "@alice/opened", "1.0.0", access="public")
     assert (mirror / "@alice/opened/-/opened-1.0.0.tgz").exists()
@@ -138,7 +138,8 @@ def test_a_package_leaves_the_mirror_before_any_worker_runs(
 
     if change == "restrict":  # npm access set status=private
         body = {"access": "restricted"}
-        response = write(client, "post", "/-/package/@alice/opened/access", alice_token, body)
+        path = "/-/package/@alice/opened/access"
+        response = write(client, "post", path, alice_token, body, otp=alice_codes())
     else:
         rev = client.get("/@alice/opened").json()["_rev"]
         response = write(client, "delete", f"/@alice/opened/-rev/{rev}", alice_token)
