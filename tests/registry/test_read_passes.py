@@ -17,6 +17,7 @@ from registry.orgs import services as orgs
 from registry.orgs.models import DEVELOPERS_TEAM
 from registry.orgs.team_grants import team_grant_remove, team_grant_set
 from registry.read_cache import ACCESS_CHANGED, ReadCache, ReaderPass, cache
+from tests.accounts.factors import with_fresh_factor
 from tests.conftest import issue_token
 from tests.registry.helpers import (
     on_postgresql,
@@ -96,12 +97,15 @@ def test_a_revoked_token_loses_its_pass(client, private, alice_token, alice):
     assert "not valid" in refused.json()["error"]
 
 
-def test_a_removed_maintainer_loses_the_read(client, private, alice_token, bob, bob_token):
-    assert set_owners(client, alice_token, PRIVATE, ["alice", "bob"]).status_code == 200
+def test_a_removed_maintainer_loses_the_read(
+    client, private, alice_token, alice_codes, bob, bob_token
+):
+    owners = set_owners(client, alice_token, PRIVATE, ["alice", "bob"], otp=alice_codes())
+    assert owners.status_code == 200
     assert read(client, bob_token).status_code == 200
     assert read(client, bob_token, TARBALL).status_code == 200
 
-    assert set_owners(client, alice_token, PRIVATE, ["alice"]).status_code == 200
+    assert set_owners(client, alice_token, PRIVATE, ["alice"], otp=alice_codes()).status_code == 200
 
     assert read(client, bob_token).status_code == 404
     assert read(client, bob_token, TARBALL).status_code == 404
@@ -115,7 +119,7 @@ def test_a_deactivated_person_loses_the_read(client, private, alice_token, alice
 
 
 def test_org_readers_lose_the_read_with_their_team_or_membership(client, alice, bob, carol):
-    owner = Actor(user=alice)
+    owner = with_fresh_factor(alice)
     acme = orgs.org_create(actor=owner, name="acme")
     for username in ("bob", "carol"):
         invitation, _ = orgs.invitation_create(actor=owner, org=acme, username=username)
