@@ -5,6 +5,7 @@ from django.core import mail
 
 from accounts.actors import Actor
 from registry.orgs import services as orgs
+from tests.accounts.factors import with_fresh_factor
 from tests.conftest import issue_token
 from tests.packages import publish_body
 from tests.registry.helpers import write
@@ -15,10 +16,9 @@ pytestmark = pytest.mark.django_db
 def test_org_admins_find_and_hear_of_staged_releases(
     client, alice, bob, django_capture_on_commit_callbacks
 ):
-    acme = orgs.org_create(actor=Actor(user=alice), name="acme")
-    invitation, _ = orgs.invitation_create(
-        actor=Actor(user=alice), org=acme, username="bob", role="admin"
-    )
+    owner = with_fresh_factor(alice)
+    acme = orgs.org_create(actor=owner, name="acme")
+    invitation, _ = orgs.invitation_create(actor=owner, org=acme, username="bob", role="admin")
     orgs.invitation_accept(actor=Actor(user=bob), invitation=invitation)
     mail.outbox.clear()
 
