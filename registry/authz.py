@@ -21,12 +21,14 @@ from operator import or_
 
 from django.conf import settings
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import User
 from accounts.second_factor import second_factor_require
 from portal.errors import AuthenticationRequired, DomainError, NotFound, PermissionDenied
+from portal.links import registry_url
 from registry.models import Package, TeamGrant
 from registry.names import split_name
 from registry.orgs.models import Membership, Org
@@ -250,7 +252,7 @@ def _second_factor_held(actor: Actor, doing: str) -> Decision | None:
         False,
         PermissionDenied,
         f"To {doing} you need a second factor. Add a security key or an authenticator app "
-        "on your account's security page (/account/security/), then try again.",
+        f"at {registry_url(reverse('accounts:security'))} and try again.",
     )
 
 

@@ -108,25 +108,25 @@ def test_restricted_package_is_refused_to_others(npm, make_npm, alice_token, car
 
 
 def test_a_reader_who_loses_access_is_refused_at_the_next_install(
-    npm, make_npm, alice_token, bob_token
+    npm, make_npm, alice_codes, alice_token, bob_token
 ):
     """Repeated reads of a restricted package are answered from memory (reader passes);
     taking the access away still refuses the very next install."""
     npm.login_with(alice_token)
     npm("publish", cwd=npm.package("@alice/secret", "1.0.0"))
-    npm("owner", "add", "bob", "@alice/secret")
+    npm("owner", "add", "bob", "@alice/secret", f"--otp={alice_codes()}")
     bob = make_npm("bob")
     bob.login_with(bob_token)
     for name in ("first", "second"):  # the second install reads with bob's pass
         bob("install", "@alice/secret", cwd=bob.project({}, name=name))
 
-    npm("owner", "rm", "bob", "@alice/secret")
+    npm("owner", "rm", "bob", "@alice/secret", f"--otp={alice_codes()}")
     refused = bob(
         "install", cwd=bob.project({"@alice/secret": "^1.0.0"}, name="third"), check=False
     )
     assert refused.returncode == 1 and "npm error code E404" in refused.stderr
 
-    npm("owner", "add", "bob", "@alice/secret")
+    npm("owner", "add", "bob", "@alice/secret", f"--otp={alice_codes()}")
     bob("install", cwd=bob.project({"@alice/secret": "^1.0.0"}, name="fourth"))
     bob("token", "revoke", bob_token)
     refused = bob(

@@ -158,12 +158,12 @@ def test_dist_tags_point_at_published_versions(npm, alice_token, carol_npm):
     assert npm("dist-tag", "ls", "tagged").stdout.splitlines() == ["latest: 1.1.0"]
 
 
-def test_owners_can_be_listed_added_and_removed(npm, alice_token, bob_npm, carol_npm):
+def test_owners_can_be_listed_added_and_removed(npm, alice_codes, alice_token, bob_npm, carol_npm):
     npm.login_with(alice_token)
     publish(npm, "shared", "1.0.0")
     assert npm("owner", "ls", "shared").stdout.strip() == "alice <alice@example.com>"
 
-    npm("owner", "add", "bob", "shared")
+    npm("owner", "add", "bob", "shared", f"--otp={alice_codes()}")
     publish(bob_npm, "shared", "1.1.0")
 
     assert npm("owner", "ls", "shared").stdout.splitlines() == [
@@ -172,16 +172,18 @@ def test_owners_can_be_listed_added_and_removed(npm, alice_token, bob_npm, carol
     ]
     herself = failure(carol_npm("owner", "add", "carol", "shared", check=False))
     assert "You are not a maintainer of shared" in herself
-    unknown = failure(npm("owner", "add", "nobody", "shared", check=False))
+    unknown = failure(
+        npm("owner", "add", "nobody", "shared", f"--otp={alice_codes()}", check=False)
+    )
     assert "There is no user named nobody" in unknown
 
-    npm("owner", "rm", "bob", "shared")
+    npm("owner", "rm", "bob", "shared", f"--otp={alice_codes()}")
 
     assert npm("owner", "ls", "shared").stdout.strip() == "alice <alice@example.com>"
     assert "E403" in failure(
         bob_npm("publish", cwd=bob_npm.package("shared", "1.2.0"), check=False)
     )
-    last = failure(npm("owner", "rm", "alice", "shared", check=False))
+    last = failure(npm("owner", "rm", "alice", "shared", f"--otp={alice_codes()}", check=False))
     assert "EOWNERRM" in last
 
 

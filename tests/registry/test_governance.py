@@ -146,7 +146,7 @@ def test_a_settings_change_without_a_second_factor_enrolled_says_to_enrol_one(
         )
 
     assert "you need a second factor" in refused.value.message
-    assert "security page" in refused.value.message
+    assert "/account/security/" in refused.value.message
     assert Package.objects.get(name="bare").require_staged is False
 
 

@@ -178,7 +178,7 @@ def test_mfa_publish_refuses_a_person_without_a_second_factor_and_says_how(
     assert response.status_code == 403
     assert error_of(response) == (
         "To publish guarded you need a second factor. Add a security key or an authenticator "
-        "app on your account's security page (/account/security/), then try again."
+        "app at http://localhost:8000/account/security/ and try again."
     )
 
 
