@@ -1,6 +1,9 @@
 """The npm org, team and access endpoints over HTTP: who may do what, and what each refusal
 says. alice owns @acme, bob is a member (npm's "developer"), carol is outside it unless a
-test lets her in. The npm CLI's view of the same endpoints is in tests/e2e/test_orgs.py."""
+test lets her in. The npm CLI's view of the same endpoints is in tests/e2e/test_orgs.py.
+
+Every change to an org is governance: alice holds an authenticator app (`alice_codes`) and
+sends a fresh one-time code with each change, as `npm … --otp=<code>` does."""
 
 import json
 
@@ -18,9 +21,9 @@ from registry.orgs.services import (
     team_member_add,
 )
 from registry.orgs.team_grants import team_grant_remove, team_grant_set
-from tests.accounts.factors import enroll_app
+from tests.accounts.factors import Codes, with_fresh_factor
 from tests.conftest import issue_token, make_user
-from tests.registry.helpers import publish, write
+from tests.registry.helpers import publish
 
 Role = Membership.Role
 NOT_IN_ACME = "@acme is not an organization you belong to."
@@ -28,17 +31,34 @@ MANAGERS_ONLY = "Only owners and admins of @acme may manage the members, teams a
 
 
 @pytest.fixture
-def acme(alice, bob):
-    org = org_create(actor=Actor(user=alice), name="acme")
-    join(org, alice, bob)
+def owner(alice, alice_codes) -> Actor:
+    """alice as a portal session that has just passed her second factor: arranges worlds."""
+    return with_fresh_factor(alice)
+
+
+@pytest.fixture
+def acme(owner, bob):
+    org = org_create(actor=owner, name="acme")
+    join(org, owner, bob)
     return org
 
 
-def join(org: Org, owner, user, role: str = Role.MEMBER) -> None:
-    invitation, _ = invitation_create(
-        actor=Actor(user=owner), org=org, username=user.username, role=role
-    )
+def join(org: Org, owner: Actor, user, role: str = Role.MEMBER) -> None:
+    invitation, _ = invitation_create(actor=owner, org=org, username=user.username, role=role)
     invitation_accept(actor=Actor(user=user), invitation=invitation)
+
+
+def write(client, method: str, path: str, token: str | None, body=None, *, otp: str = ""):
+    """A request as the npm CLI sends it, with `--otp=<code>` when `otp` is given."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    if otp:
+        headers["HTTP_NPM_OTP"] = otp
+    return getattr(client, method)(
+        path,
+        data=json.dumps(body) if body is not None else "",
+        content_type="application/json",
+        **headers,
+    )
 
 
 def get(client, path: str, token: str | None = None):
@@ -96,10 +116,12 @@ def test_an_unknown_org_is_a_404(client, alice_token, method, path, body):
 
 
 @pytest.mark.parametrize(("method", "path", "body"), MANAGE_CALLS)
-def test_members_who_are_not_owners_or_admins_cannot_manage(
-    client, acme, bob_token, method, path, body
+def test_members_who_are_not_owners_or_admins_cannot_manage_even_with_a_code(
+    client, acme, bob, bob_token, method, path, body
 ):
-    response = write(client, method, path, bob_token, body)
+    bob_codes = Codes(bob, mode="auth-only")
+
+    response = write(client, method, path, bob_token, body, otp=bob_codes())
 
     assert (response.status_code, error(response)) == (403, MANAGERS_ONLY)
 
@@ -109,11 +131,11 @@ def test_every_member_may_read(client, acme, bob_token, method, path, body):
     assert get(client, path, bob_token).status_code == 200
 
 
-def test_a_read_only_token_cannot_manage(client, acme, alice):
+def test_a_read_only_token_cannot_manage(client, acme, alice, alice_codes):
     token = issue_token(alice)
     Token.objects.filter(user=alice).update(readonly=True)
 
-    response = write(client, "put", "/-/org/acme/team", token, {"name": "core"})
+    response = write(client, "put", "/-/org/acme/team", token, {"name": "core"}, otp=alice_codes())
 
     assert response.status_code == 403
     assert error(response) == (
@@ -121,26 +143,47 @@ def test_a_read_only_token_cannot_manage(client, acme, alice):
     )
 
 
-def test_managing_asks_a_person_with_a_second_factor_for_a_code(client, acme, alice, alice_token):
-    enroll_app(alice, mode="auth-only")
-
-    response = write(client, "put", "/-/org/acme/team", alice_token, {"name": "core"})
-
-    assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "OTP"
+def test_managing_asks_a_person_with_a_second_factor_for_a_code(
+    client, acme, alice_token, alice_codes
+):
+    asked = write(client, "put", "/-/org/acme/team", alice_token, {"name": "core"})
+    assert asked.status_code == 401
+    assert asked["WWW-Authenticate"] == "OTP"
     assert not acme.teams.filter(name="core").exists()
+
+    proved = write(
+        client, "put", "/-/org/acme/team", alice_token, {"name": "core"}, otp=alice_codes()
+    )
+    assert proved.status_code == 201
+    assert acme.teams.filter(name="core").exists()
+
+
+def test_managing_is_refused_without_a_second_factor(client, carol, carol_token):
+    """An owner with no second factor to show changes nothing, whatever their 2FA mode."""
+    org_create(actor=Actor(user=carol), name="carolco")
+
+    response = write(client, "put", "/-/org/carolco/team", carol_token, {"name": "core"})
+
+    assert response.status_code == 403
+    assert error(response).startswith(
+        "To manage the members, teams and packages of @carolco you need a second factor."
+    )
+    assert not Org.objects.get(name="carolco").teams.filter(name="core").exists()
 
 
 # --- malformed requests ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("method", "path", "body"), BODY_CALLS)
-def test_a_body_that_is_not_json_is_a_400(client, acme, alice_token, method, path, body):
+def test_a_body_that_is_not_json_is_a_400(
+    client, acme, alice_token, alice_codes, method, path, body
+):
     response = getattr(client, method)(
         path,
         data="{not json",
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {alice_token}",
+        HTTP_NPM_OTP=alice_codes(),
     )
 
     assert response.status_code == 400
@@ -149,16 +192,25 @@ def test_a_body_that_is_not_json_is_a_400(client, acme, alice_token, method, pat
 
 @pytest.mark.parametrize(("method", "path", "body"), BODY_CALLS)
 @pytest.mark.parametrize("bad", [[], "carol", {}, {"user": "", "name": 3, "package": None}])
-def test_a_body_without_its_fields_is_a_400(client, acme, alice_token, method, path, body, bad):
-    response = write(client, method, path, alice_token, bad)
+def test_a_body_without_its_fields_is_a_400(
+    client, acme, alice_token, alice_codes, method, path, body, bad
+):
+    response = write(client, method, path, alice_token, bad, otp=alice_codes())
 
     assert response.status_code == 400
     assert error(response).startswith("Send a JSON object with")
 
 
 @pytest.mark.parametrize("role", ["maintainer", "Owner", "", 7, ["owner"]])
-def test_org_set_refuses_a_role_npm_does_not_know(client, acme, alice_token, role):
-    response = write(client, "put", "/-/org/acme/user", alice_token, {"user": "bob", "role": role})
+def test_org_set_refuses_a_role_npm_does_not_know(client, acme, alice_token, alice_codes, role):
+    response = write(
+        client,
+        "put",
+        "/-/org/acme/user",
+        alice_token,
+        {"user": "bob", "role": role},
+        otp=alice_codes(),
+    )
 
     if role == "":
         assert response.status_code == 200  # npm's default: developer
@@ -168,15 +220,27 @@ def test_org_set_refuses_a_role_npm_does_not_know(client, acme, alice_token, rol
 
 
 def test_access_grant_refuses_an_unknown_permission_and_a_package_of_another_org(
-    client, acme, alice_token
+    client, acme, alice_token, alice_codes
 ):
     assert publish(client, alice_token, "@acme/x").status_code == 201
     assert publish(client, alice_token, "@alice/mine").status_code == 201
     path = "/-/team/acme/developers/package"
 
-    unknown = write(client, "put", path, alice_token, {"package": "@acme/x", "permissions": "all"})
+    unknown = write(
+        client,
+        "put",
+        path,
+        alice_token,
+        {"package": "@acme/x", "permissions": "all"},
+        otp=alice_codes(),
+    )
     foreign = write(
-        client, "put", path, alice_token, {"package": "@alice/mine", "permissions": "read-only"}
+        client,
+        "put",
+        path,
+        alice_token,
+        {"package": "@alice/mine", "permissions": "read-only"},
+        otp=alice_codes(),
     )
 
     assert (unknown.status_code, error(unknown)) == (
@@ -199,9 +263,14 @@ def test_org_ls_shows_members_in_npm_words(client, acme, bob_token):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_org_set_of_a_member_changes_the_role(client, acme, alice_token, bob):
+def test_org_set_of_a_member_changes_the_role(client, acme, alice_token, alice_codes, bob):
     response = write(
-        client, "put", "/-/org/acme/user", alice_token, {"user": "bob", "role": "admin"}
+        client,
+        "put",
+        "/-/org/acme/user",
+        alice_token,
+        {"user": "bob", "role": "admin"},
+        otp=alice_codes(),
     )
 
     assert response.json() == {"org": {"name": "acme", "size": 2}, "user": "bob", "role": "admin"}
@@ -209,8 +278,12 @@ def test_org_set_of_a_member_changes_the_role(client, acme, alice_token, bob):
     assert Membership.objects.get(org=acme, user=bob).role == Role.ADMIN
 
 
-def test_org_set_of_a_non_member_invites_them_and_says_so(client, acme, alice_token, carol):
-    response = write(client, "put", "/-/org/acme/user", alice_token, {"user": "Carol"})
+def test_org_set_of_a_non_member_invites_them_and_says_so(
+    client, acme, alice_token, alice_codes, carol
+):
+    response = write(
+        client, "put", "/-/org/acme/user", alice_token, {"user": "Carol"}, otp=alice_codes()
+    )
 
     assert response.status_code == 200
     assert response.json() == {
@@ -227,41 +300,51 @@ def test_org_set_of_a_non_member_invites_them_and_says_so(client, acme, alice_to
     assert not Membership.objects.filter(org=acme, user=carol).exists()
 
 
-def test_org_set_of_an_unknown_user_is_a_404(client, acme, alice_token):
-    response = write(client, "put", "/-/org/acme/user", alice_token, {"user": "nobody"})
+def test_org_set_of_an_unknown_user_is_a_404(client, acme, alice_token, alice_codes):
+    response = write(
+        client, "put", "/-/org/acme/user", alice_token, {"user": "nobody"}, otp=alice_codes()
+    )
 
     assert response.status_code == 404
     assert error(response) == "There is no user named nobody. Invite them by email instead."
 
 
-def test_org_rm_of_an_invited_person_takes_the_invitation_back(client, acme, alice_token, carol):
-    write(client, "put", "/-/org/acme/user", alice_token, {"user": "carol"})
+def test_org_rm_of_an_invited_person_takes_the_invitation_back(
+    client, acme, alice_token, alice_codes, carol
+):
+    invited = write(
+        client, "put", "/-/org/acme/user", alice_token, {"user": "carol"}, otp=alice_codes()
+    )
+    assert invited.status_code == 200
 
-    response = write(client, "delete", "/-/org/acme/user", alice_token, {"user": "carol"})
+    response = write(
+        client, "delete", "/-/org/acme/user", alice_token, {"user": "carol"}, otp=alice_codes()
+    )
 
     assert response.status_code == 200
     assert not Invitation.objects.get(org=acme, user=carol).is_open
 
 
-def test_org_rm_of_a_stranger_is_a_404(client, acme, alice_token, carol):
-    response = write(client, "delete", "/-/org/acme/user", alice_token, {"user": "carol"})
+def test_org_rm_of_a_stranger_is_a_404(client, acme, alice_token, alice_codes, carol):
+    response = write(
+        client, "delete", "/-/org/acme/user", alice_token, {"user": "carol"}, otp=alice_codes()
+    )
 
     assert (response.status_code, error(response)) == (404, "carol is not a member of @acme.")
 
 
-def test_admins_cannot_make_or_unmake_owners(client, acme, alice, bob, carol):
+def test_admins_cannot_make_or_unmake_owners(client, acme, owner, bob, carol):
     Membership.objects.filter(org=acme, user=bob).update(role=Role.ADMIN)
-    join(acme, alice, carol)
-    bob_token = issue_token(bob)
+    join(acme, owner, carol)
+    bob_token, bob_codes = issue_token(bob), Codes(bob, mode="auth-only")
 
-    promote = write(
-        client, "put", "/-/org/acme/user", bob_token, {"user": "carol", "role": "owner"}
-    )
-    demote = write(client, "put", "/-/org/acme/user", bob_token, {"user": "alice", "role": "admin"})
-    remove = write(client, "delete", "/-/org/acme/user", bob_token, {"user": "alice"})
-    developer = write(
-        client, "put", "/-/org/acme/user", bob_token, {"user": "carol", "role": "admin"}
-    )
+    def as_bob(method: str, body: dict):
+        return write(client, method, "/-/org/acme/user", bob_token, body, otp=bob_codes())
+
+    promote = as_bob("put", {"user": "carol", "role": "owner"})
+    demote = as_bob("put", {"user": "alice", "role": "admin"})
+    remove = as_bob("delete", {"user": "alice"})
+    developer = as_bob("put", {"user": "carol", "role": "admin"})
 
     for refused in (promote, demote, remove):
         assert (refused.status_code, error(refused)) == (
@@ -271,11 +354,18 @@ def test_admins_cannot_make_or_unmake_owners(client, acme, alice, bob, carol):
     assert developer.status_code == 200
 
 
-def test_the_last_owner_can_neither_leave_nor_be_demoted(client, acme, alice_token):
+def test_the_last_owner_can_neither_leave_nor_be_demoted(client, acme, alice_token, alice_codes):
     demote = write(
-        client, "put", "/-/org/acme/user", alice_token, {"user": "alice", "role": "developer"}
+        client,
+        "put",
+        "/-/org/acme/user",
+        alice_token,
+        {"user": "alice", "role": "developer"},
+        otp=alice_codes(),
     )
-    leave = write(client, "delete", "/-/org/acme/user", alice_token, {"user": "alice"})
+    leave = write(
+        client, "delete", "/-/org/acme/user", alice_token, {"user": "alice"}, otp=alice_codes()
+    )
 
     for refused in (demote, leave):
         assert (refused.status_code, error(refused)) == (
@@ -287,15 +377,16 @@ def test_the_last_owner_can_neither_leave_nor_be_demoted(client, acme, alice_tok
 # --- npm team --------------------------------------------------------------------------
 
 
-def test_team_create_ls_add_rm_destroy(client, acme, alice_token, bob_token):
-    created = write(
-        client, "put", "/-/org/acme/team", alice_token, {"name": "Core", "description": "d"}
-    )
-    added = write(client, "put", "/-/team/acme/core/user", alice_token, {"user": "bob"})
+def test_team_create_ls_add_rm_destroy(client, acme, alice_token, alice_codes, bob_token):
+    def as_alice(method: str, path: str, body=None):
+        return write(client, method, path, alice_token, body, otp=alice_codes())
+
+    created = as_alice("put", "/-/org/acme/team", {"name": "Core", "description": "d"})
+    added = as_alice("put", "/-/team/acme/core/user", {"user": "bob"})
     teams = get(client, "/-/org/acme/team?format=cli", bob_token).json()
     members = get(client, "/-/team/acme/core/user?format=cli", bob_token).json()
-    removed = write(client, "delete", "/-/team/acme/core/user", alice_token, {"user": "bob"})
-    destroyed = write(client, "delete", "/-/team/acme/core", alice_token)
+    removed = as_alice("delete", "/-/team/acme/core/user", {"user": "bob"})
+    destroyed = as_alice("delete", "/-/team/acme/core")
 
     assert (created.status_code, created.json()) == (201, {"name": "core", "description": "d"})
     assert (added.status_code, added.json()) == (201, {"team": "core", "user": "bob"})
@@ -305,7 +396,7 @@ def test_team_create_ls_add_rm_destroy(client, acme, alice_token, bob_token):
     assert list(acme.teams.values_list("name", flat=True)) == ["developers"]
 
 
-def test_team_refusals(client, acme, alice_token, carol):
+def test_team_refusals(client, acme, alice_token, alice_codes, carol):
     cases = {
         ("put", "/-/org/acme/team", json.dumps({"name": "developers"})): (
             409,
@@ -339,6 +430,7 @@ def test_team_refusals(client, acme, alice_token, carol):
             data=body,
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {alice_token}",
+            HTTP_NPM_OTP=alice_codes(),
         )
         assert response.status_code == status, (path, response.content)
         assert error(response).startswith(text), (path, error(response))
@@ -348,18 +440,17 @@ def test_team_refusals(client, acme, alice_token, carol):
 
 
 @pytest.fixture
-def secret(client, acme, alice, alice_token, carol):
+def secret(client, acme, owner, alice_token, carol):
     """@acme/secret is restricted and granted only to the team "readers" (bob, read-only);
     carol is a member of @acme in no team but developers."""
     assert publish(client, alice_token, "@acme/secret").status_code == 201
     assert publish(client, alice_token, "@acme/open", access="public").status_code == 201
-    owner = Actor(user=alice)
     developers = acme.teams.get(name="developers")
     team_grant_remove(actor=owner, team=developers, package_name="@acme/secret")
     readers = team_create(actor=owner, org=acme, name="readers")
     team_member_add(actor=owner, team=readers, username="bob")
     team_grant_set(actor=owner, team=readers, package_name="@acme/secret", permission="read-only")
-    join(acme, alice, carol)
+    join(acme, owner, carol)
     return Package.objects.get(name="@acme/secret")
 
 
@@ -451,17 +542,18 @@ def test_an_org_you_are_not_in_is_neither_a_user_nor_an_org_to_you(client, acme,
     )
 
 
-def test_grant_and_revoke_answer_what_npm_sent(client, secret, alice_token):
+def test_grant_and_revoke_answer_what_npm_sent(client, secret, alice_token, alice_codes):
     path = "/-/team/acme/readers/package"
 
-    granted = write(
-        client, "put", path, alice_token, {"package": "@acme/secret", "permissions": "read-write"}
-    )
+    def as_alice(method: str, body: dict):
+        return write(client, method, path, alice_token, body, otp=alice_codes())
+
+    granted = as_alice("put", {"package": "@acme/secret", "permissions": "read-write"})
     assert granted.json() == {"package": "@acme/secret", "permissions": "read-write"}
     assert TeamGrant.objects.get(team__name="readers").permission == "read-write"
 
-    revoked = write(client, "delete", path, alice_token, {"package": "@acme/secret"})
-    again = write(client, "delete", path, alice_token, {"package": "@acme/secret"})
+    revoked = as_alice("delete", {"package": "@acme/secret"})
+    again = as_alice("delete", {"package": "@acme/secret"})
 
     assert revoked.json() == {"package": "@acme/secret"}
     assert (again.status_code, error(again)) == (
