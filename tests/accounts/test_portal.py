@@ -1,11 +1,13 @@
 """Portal pages: sign in, sign up, sign out, and the page-wide Content-Security-Policy."""
 
 import re
+import time
 from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 
+from accounts import sudo
 from accounts.models import SecurityEvent, User
 from tests.conftest import PASSWORD
 
@@ -158,9 +160,13 @@ def page(request, alice):
     client = Client()
     if who == "alice":
         client.force_login(alice)
+        session = client.session
+        session[sudo.SESSION_KEY] = int(time.time())  # as right after signing in
+        session.save()
     if path == "cli-login":
         urls = Client().post("/-/v1/login", {}, content_type="application/json").json()
         path = urlsplit(urls["loginUrl"]).path
+        assert client.get(path).status_code == 200  # the page itself, not a detour
     return client.get(path)
 
 
