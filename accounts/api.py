@@ -79,7 +79,7 @@ class WebLoginDone(AnonymousAPIView):
 class CouchUser(AnonymousAPIView):
     """Legacy `npm login --auth-type=legacy` and `npm adduser`, CouchDB-shaped."""
 
-    def get(self, request, username: str):
+    def get(self, request, username: str, rev: str | None = None):
         user = User.objects.filter(username=username, is_active=True).first()
         if user is None:
             raise NotFound(f"There is no user named {username} on this registry.")

@@ -21,6 +21,7 @@ after a delay. Long random secrets (tokens) are looked up first and only failure
 so a valid token is never refused for what others sent from its address.
 """
 
+import hashlib
 import math
 import time
 
@@ -60,11 +61,19 @@ def backoff_delay(failures: int) -> int:
 
 
 def _key(scope: str, ident: str) -> str:
-    return f"ratelimit:{scope}:{ident}"
+    return f"ratelimit:{scope}:{_cache_safe(ident)}"
 
 
 def _gate_key(scope: str, ident: str) -> str:
-    return f"ratelimit-wait:{scope}:{ident}"
+    return f"ratelimit-wait:{scope}:{_cache_safe(ident)}"
+
+
+def _cache_safe(ident: str) -> str:
+    """Idents are what people typed (a username may hold spaces or control characters, or
+    run long), and cache backends refuse such keys: those are counted under their hash."""
+    if len(ident) <= 100 and ident.isascii() and ident.isprintable() and " " not in ident:
+        return ident
+    return "sha256-" + hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _what(scope: str) -> str:

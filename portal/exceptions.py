@@ -34,6 +34,8 @@ def registry_exception_handler(exc, context):
             {"error": "The request body is too large for this registry. Make the package smaller."},
             status=413,
         )
+    if isinstance(exc, drf.ParseError) and getattr(exc, "whole_message", False):
+        return Response({"error": f"{exc.detail}"}, status=400)
     if isinstance(exc, drf.ParseError):
         return Response(
             {"error": f"The request body is not valid JSON ({exc.detail}). Use the npm CLI."},

@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A NUL byte in the path or query is refused before anything looks it up.
+    "portal.input_guards.InputGuardMiddleware",
     # Packument and tarball reads are answered here, before the portal's middleware.
     "registry.fastpath.RegistryReadMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -305,7 +307,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Strict JSON with bounded nesting: a hostile body is a 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["portal.input_guards.BoundedJSONParser"],
     "EXCEPTION_HANDLER": "portal.exceptions.registry_exception_handler",
     # npm sends `?format=cli` on some lists; it is not a renderer choice.
     "URL_FORMAT_OVERRIDE": None,

@@ -341,11 +341,22 @@ def _is_url_safe(text: str) -> bool:
     return all(ch in _URL_SAFE for ch in text)
 
 
+# npm sets no limit on a tag's length; the one it sets on package names is generous for a
+# tag too, and it is what the database stores.
+MAX_TAG_LENGTH = 214
+
+
 def validate_tag(tag: str) -> None:
     """Refuse dist-tags npm refuses; raise ``InvalidTag`` with what to do."""
     if not isinstance(tag, str) or not tag:
         raise InvalidTag('A dist-tag name is required, for example "latest" or "next".')
     shown = tag if len(tag) <= 80 else tag[:77] + "..."
+    if len(tag) > MAX_TAG_LENGTH:
+        raise InvalidTag(
+            f'Invalid dist-tag "{shown}": tags may be at most {MAX_TAG_LENGTH} characters long '
+            f"(this one has {len(tag)}), as package names. Use a short name such as "
+            '"next" or "beta".'
+        )
     if any(ch.isspace() for ch in tag):
         raise InvalidTag(f'Invalid dist-tag "{shown}": tags must not contain whitespace.')
     if not _is_url_safe(tag):

@@ -18,10 +18,15 @@ def portal_actor(request, *, key_proof: str = "") -> Actor:
 
 
 def next_url(request, default: str = "accounts:packages"):
-    """The local page to continue to (`next`), never another site."""
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, request.is_secure()
+    """The local page to continue to (`next`): a path on this site. Anything else (another
+    site, a view name, a path with control characters or of absurd length) gives
+    `default`, so that a redirect to it can neither leave the site nor fail."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        target.startswith("/")
+        and len(target) <= 2000
+        and target.isprintable()
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
     ):
         return target
     return default

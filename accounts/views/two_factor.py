@@ -1,7 +1,6 @@
 """Portal pages for second factors: the security page, enrollment, sudo mode, and the
 second step of signing in. Security-key ceremonies talk JSON to `key_*` endpoints."""
 
-import json
 from base64 import b32encode
 from functools import wraps
 
@@ -37,6 +36,7 @@ from accounts.webauthn import (
     key_registration_complete,
 )
 from portal.errors import DomainError
+from portal.json_input import json_parse
 
 PENDING_ENROLL = "gatehouse_enroll_pending"
 
@@ -142,7 +142,7 @@ def key_add(request):
 
 def _json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_parse(request.body or b"{}")
     except ValueError:
         body = None
     return body if isinstance(body, dict) else {}
@@ -336,7 +336,7 @@ def _assertion_subject(request, purpose: str):
 
 @require_POST
 def key_assert_begin(request):
-    purpose = _json_body(request).get("purpose", "")
+    purpose = str(_json_body(request).get("purpose", ""))
     if not _purpose_allowed(request, purpose):
         return JsonResponse({"error": "Sign in again."}, status=403)
     return JsonResponse(key_assertion_begin(request, _assertion_subject(request, purpose), purpose))

@@ -22,6 +22,7 @@ from registry.services.stage import (
 )
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000  # a million releases at the largest page size
 
 
 def staged_item(staged) -> dict:
@@ -65,9 +66,11 @@ class StagePublish(APIView):
         return Response({"stageId": str(staged.pk), **staged_item(staged)}, status=201)
 
 
-def _int(request, key: str, default: int) -> int:
+def _int(request, key: str, default: int, maximum: int) -> int:
+    """A paging number, clamped to 0..maximum: past the last page the answer is empty,
+    and no number is too large for the database."""
     try:
-        return max(0, int(request.query_params.get(key, default)))
+        return min(max(0, int(request.query_params.get(key, default))), maximum)
     except ValueError:
         raise InvalidPayload(f'"{key}" must be a number.') from None
 
@@ -75,10 +78,8 @@ def _int(request, key: str, default: int) -> int:
 class StageList(APIView):
     def get(self, request):
         actor = _logged_in(request)
-        page, per_page = (
-            _int(request, "page", 0),
-            min(_int(request, "perPage", MAX_PER_PAGE) or 1, MAX_PER_PAGE),
-        )
+        page = _int(request, "page", 0, MAX_PAGE)
+        per_page = _int(request, "perPage", MAX_PER_PAGE, MAX_PER_PAGE) or 1
         releases = staged_releases_reviewable(actor).filter(status="staged")
         if request.query_params.get("package"):
             releases = releases.filter(package__name=request.query_params["package"])

@@ -1,7 +1,6 @@
 """The staging dashboard: the queue a maintainer lives in, and the review page where a
 release is approved or rejected with a fresh second factor."""
 
-import json
 from dataclasses import replace
 
 from django.contrib import messages
@@ -20,6 +19,7 @@ from accounts.webauthn import (
     keys_of,
 )
 from portal.errors import DomainError
+from portal.json_input import json_parse
 from registry.models import StagedRelease
 from registry.services.stage import (
     approvals_summary,
@@ -137,7 +137,7 @@ def decide_key_begin(request, stage_id, verb: str):
 def decide_key_complete(request, stage_id, verb: str):
     staged = _staged_or_404(request, stage_id)
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_parse(request.body or b"{}")
         purpose = _purpose(staged, verb)
         key_assertion_complete(request, request.user, purpose, body.get("credential") or {})
         DECISIONS[verb](actor=portal_actor(request, key_proof=purpose), stage_id=staged.pk)
