@@ -135,7 +135,7 @@ class StageStatus(APIView):
     """For CI: poll until `status` is published, rejected or expired."""
 
     def get(self, request, stage_id: str):
-        staged = staged_release_for(_logged_in(request), stage_id)
+        staged = staged_release_for(_logged_in(request), stage_id, closed=True)
         approvals, required = approvals_summary(staged)
         return _no_cache(
             Response(

@@ -159,11 +159,23 @@ def _visible_or_404(actor: Actor, staged: StagedRelease | None, stage_id) -> Sta
     return staged
 
 
-def staged_release_for(actor: Actor, stage_id: str) -> StagedRelease:
-    """Fetch and authorize in one step; someone else's staged release looks missing."""
+def staged_release_for(actor: Actor, stage_id: str, *, closed: bool = False) -> StagedRelease:
+    """Fetch and authorize in one step; someone else's staged release looks missing.
+
+    A rejected or expired release is gone too (npm tells the person who rejects it that
+    its record and tarball are deleted): only its outcome remains, for the status CI
+    polls, which asks with ``closed=True``.
+    """
     pk = _stage_pk(stage_id)
     staged = StagedRelease.objects.select_related("package", "version").filter(pk=pk).first()
-    return _visible_or_404(actor, staged, stage_id)
+    staged = _visible_or_404(actor, staged, stage_id)
+    if not closed and staged.status in (Status.REJECTED, Status.EXPIRED):
+        raise NotFound(
+            f"The staged release of {staged.package.name}@{staged.version_number} was "
+            f"{staged.status}: its record and tarball are deleted. Stage the version again "
+            "with `npm stage publish` if you still want it."
+        )
+    return staged
 
 
 def _locked(pk, *, skip_locked: bool = False):
@@ -315,14 +327,18 @@ def staged_release_reject(*, actor: Actor, stage_id) -> StagedRelease:
 
 
 def _close(staged: StagedRelease, status: str, decided_by) -> None:
-    """End a staged release without publishing it: its version number is free again."""
+    """End a staged release without publishing it. Its version row goes, so the number is
+    free again and nothing references the tarball any more: the periodic `blobs_collect`
+    deletes the bytes (unless another version has the same). The review dossier goes too,
+    since it quotes the tarball's files. What stays is the outcome, and the events."""
     if staged.version is not None:
-        staged.version.delete()  # the blob stays until the periodic collection
+        staged.version.delete()
     staged.version = None
+    staged.dossier = {}
     staged.status = status
     staged.decided_at = timezone.now()
     staged.decided_by = decided_by
-    staged.save(update_fields=["version", "status", "decided_at", "decided_by"])
+    staged.save(update_fields=["version", "dossier", "status", "decided_at", "decided_by"])
 
 
 # The clock --------------------------------------------------------------------------

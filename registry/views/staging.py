@@ -107,7 +107,16 @@ def decide_with_code(request, stage_id, verb: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _decided_message(staged, verb))
-    return redirect("registry:staged-review", stage_id=staged.pk)
+    return redirect(_next_page(staged))
+
+
+def _next_page(staged) -> str:
+    """Back to the review page, or to the queue once the release is gone: a rejected or
+    expired release has no review page any more."""
+    staged.refresh_from_db(fields=["status"])
+    if staged.status in (StagedRelease.Status.REJECTED, StagedRelease.Status.EXPIRED):
+        return reverse("registry:staging")
+    return reverse("registry:staged-review", args=[staged.pk])
 
 
 def _decided_message(staged, verb: str) -> str:
@@ -148,4 +157,4 @@ def decide_key_complete(request, stage_id, verb: str):
     except (KeyCeremonyFailed, DomainError) as exc:
         return JsonResponse({"error": exc.message}, status=getattr(exc, "status", 400))
     messages.success(request, _decided_message(staged, verb))
-    return JsonResponse({"next": reverse("registry:staged-review", args=[staged.pk])})
+    return JsonResponse({"next": _next_page(staged)})

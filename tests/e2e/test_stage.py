@@ -111,6 +111,14 @@ def test_rejecting_frees_the_version_number_and_repeats_are_refused(npm, alice, 
     rejected = npm("stage", "reject", first, codes.otp())
 
     assert f"Staged package {first} has been rejected." in rejected.stdout
+    # As npm warned: the record and the tarball are gone.
+    gone = (
+        "The staged release of reject-x@1.0.0 was rejected: its record and tarball are "
+        "deleted. Stage the version again with `npm stage publish` if you still want it."
+    )
+    refused(npm("stage", "view", first, check=False), "E404", gone)
+    refused(npm("stage", "download", first, check=False, cwd=folder), "E404", gone)
+    assert npm("stage", "list").stdout.strip() == "No staged packages found."
     second = stage_publish(npm, folder)
     assert second != first
     npm("stage", "approve", second, codes.otp())
@@ -145,7 +153,7 @@ def test_a_package_that_requires_staging_and_an_approver_without_a_second_factor
     refused(
         npm("stage", "approve", stage_id, check=False),
         "E403",
-        "To approve a staged release you need a second factor. Add a security key or an "
+        "To approve or reject a staged release you need a second factor. Add a security key or an "
         "authenticator app at",
     )
     assert StagedRelease.objects.get().status == "staged"
