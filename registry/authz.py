@@ -179,8 +179,14 @@ def may_approve(user, package: Package, policy: Policy, *, stager_id=None) -> bo
 
 
 def decide(
-    actor: Actor, action: Action, *, package: Package | None = None, name: str = ""
+    actor: Actor,
+    action: Action,
+    *,
+    package: Package | None = None,
+    name: str = "",
+    policy: Policy | None = None,
 ) -> Decision:
+    """May `actor` do `action`? `policy`: the package's, when the caller already read it."""
     if package is None:
         if action in (Action.CREATE, Action.STAGE):
             return _decide_create(actor, action, name)
@@ -207,7 +213,7 @@ def decide(
         return _read_only(action, package.name)
     if action in GOVERNANCE:
         return _governance(actor, action, package)
-    return _policy(actor, action, package)
+    return _policy(actor, action, package, policy)
 
 
 def _not_maintainer(package: Package) -> Decision:
@@ -256,9 +262,11 @@ def _second_factor_held(actor: Actor, doing: str) -> Decision | None:
     )
 
 
-def _policy(actor: Actor, action: Action, package: Package) -> Decision:
+def _policy(
+    actor: Actor, action: Action, package: Package, policy: Policy | None = None
+) -> Decision:
     """The package's publishing policy, joined with its org's (see registry.policy)."""
-    policy = package_policy(package)
+    policy = policy or package_policy(package)
     org = f"@{policy.org.name}" if policy.org else package.name
     if action is Action.APPROVE:
         return _second_factor_held(actor, "approve or reject a staged release") or (
@@ -372,6 +380,7 @@ def authorize(
     package: Package | None = None,
     name: str = "",
     operation: Operation | None = None,
+    policy: Policy | None = None,
 ) -> str:
     """Raise unless `actor` may do `action`, proving a second factor where one is due.
 
@@ -379,7 +388,7 @@ def authorize(
     or "" when none was needed. `operation` names exactly what is being done; without it the
     proof is bound to the action on the package.
     """
-    decision = decide(actor, action, package=package, name=name)
+    decision = decide(actor, action, package=package, name=name, policy=policy)
     decision.raise_if_denied()
     if not decision.second_factor:
         return ""

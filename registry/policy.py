@@ -28,7 +28,6 @@ class Policy:
     approvals_required: int
     exclude_stager: bool
     publish_requires_tfa: bool
-    automation_may_bypass: bool  # tokens made to bypass 2FA may publish
     stage_only_without_second_factor: bool
     max_token_days: int | None
     org: Org | None
@@ -43,7 +42,6 @@ def package_policy(package: Package) -> Policy:
             approvals_required=package.approvals_required,
             exclude_stager=package.exclude_stager,
             publish_requires_tfa=package.publish_requires_tfa,
-            automation_may_bypass=package.automation_token_overrides_tfa,
             stage_only_without_second_factor=False,
             max_token_days=None,
             org=None,
@@ -56,7 +54,6 @@ def package_policy(package: Package) -> Policy:
         approvals_required=max(package.approvals_required, org.approvals_required),
         exclude_stager=package.exclude_stager or org.exclude_stager,
         publish_requires_tfa=package.publish_requires_tfa or org_tfa,
-        automation_may_bypass=package.automation_token_overrides_tfa and not org_tfa,
         stage_only_without_second_factor=org.publishing_access == access.STAGE_AUTOMATION,
         max_token_days=org.max_token_days,
         org=org,
