@@ -165,6 +165,21 @@ def test_legacy_login_asks_for_the_second_factor(client, alice):
     assert logged_in.status_code == 201 and logged_in.json()["token"].startswith("gth_")
 
 
+def test_one_app_code_signs_in_once(client, alice):
+    """A login is one request: its code cannot mint a second token within its window."""
+    device, _ = enroll_app(alice)
+    body = json.dumps({"name": "alice", "password": "correct horse battery staple"})
+    path = "/-/user/org.couchdb.user:alice"
+    code = app_code(device, steps_ahead=1)
+
+    first = client.put(path, data=body, content_type="application/json", HTTP_NPM_OTP=code)
+    again = client.put(path, data=body, content_type="application/json", HTTP_NPM_OTP=code)
+
+    assert first.status_code == 201
+    assert again.status_code == 401 and again["WWW-Authenticate"] == "OTP"
+    assert "token" not in again.json()
+
+
 def test_password_alone_never_authenticates_a_2fa_account(client, alice):
     enroll_app(alice)
     basic = base64.b64encode(b"alice:correct horse battery staple").decode()
