@@ -12,6 +12,7 @@ operation, or a portal session whose second factor is fresh) and returns which f
 was, so no caller ever passes a factor label of its own.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -408,9 +409,17 @@ def second_factor_prove(actor: Actor, operation: Operation) -> str:
         return "session"
     return second_factor_require(
         actor,
-        operation=operation.key,
+        operation=_bounded(operation.key),
         description={"summary": operation.summary, **operation.details},
     )
+
+
+def _bounded(key: str, longest: int = 300) -> str:
+    """An operation's key as stored with a code: a very long one (an owner change naming
+    many people) keeps its start and a digest of the whole, so it stays exactly as binding."""
+    if len(key) <= longest:
+        return key
+    return f"{key[:200]}#{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _session_factor_is_fresh(actor: Actor) -> bool:
