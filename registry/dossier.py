@@ -16,12 +16,13 @@ import codecs
 import difflib
 import hashlib
 import io
-import re
 import tarfile
 from dataclasses import dataclass
 from typing import Any
 
 from registry.bundled import is_bundled, nested_bins, nested_scripts
+from registry.dependency_specs import dependency_source
+from registry.exceptions import InvalidTarball
 from registry.tarballs import NestedPackage, TarballInfo, TarballLimits, tarball_inspect
 
 _KIB = 1024
@@ -50,10 +51,6 @@ _SOURCES = {
     "file": "a local file",
     "directory": "a local folder",
 }
-_GIT_PREFIXES = ("git+", "git://", "github:", "gitlab:", "bitbucket:", "gist:")
-_SCP_GIT = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:user/repo.git
-_LOCAL_PATH = re.compile(r"^(?:\.|~/|/|\\|[a-zA-Z]:)")  # as npm-package-arg decides
-_LOCAL_TARBALL = re.compile(r"\.(?:tgz|tar\.gz|tar)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,35 +74,16 @@ class _Content:
     text: str | None
 
 
-def dependency_source(spec: str) -> str:
-    """Where npm would fetch a dependency spec from: "registry", "url", "git", "file",
-    "directory" or "alias" (``npm:other@^1``). Anything npm cannot resolve from the
-    registry by version, range or tag counts as not "registry"."""
-    spec = spec.strip()
-    lower = spec.lower()
-    if lower.startswith("npm:"):
-        return "alias"
-    if lower.startswith(("file:", "link:", "workspace:")) or _LOCAL_PATH.match(spec):
-        # As npm's --allow-file: a tarball on disk is a file; any other local path a directory.
-        return "file" if _LOCAL_TARBALL.search(spec) else "directory"
-    if lower.startswith(_GIT_PREFIXES) or _SCP_GIT.match(spec):
-        return "git"
-    if "://" in spec:
-        return "git" if lower.split("#")[0].endswith(".git") else "url"
-    if "/" in spec or "#" in spec:
-        return "git"  # user/repo shorthand for GitHub, optionally #ref
-    return "url" if ":" in spec else "registry"  # unknown protocols are not the registry
-
-
 def dossier_build(
     *, staged: Release, previous: Release | None, known_publishers: set[str], limits: TarballLimits
 ) -> dict[str, Any]:
     """Describe ``staged`` against ``previous`` (None for a first release) as plain JSON.
 
-    Raises ``InvalidTarball`` if either tarball would be refused at publish.
+    Raises ``InvalidTarball`` if the staged tarball would be refused at publish. A previous
+    one refused by checks newer than it is compared as if there were none, and said so.
     """
     staged_info = tarball_inspect(staged.tarball, limits=limits)
-    previous_info = tarball_inspect(previous.tarball, limits=limits) if previous else None
+    previous, previous_info, unreadable = _previous_inspected(previous, limits)
     common = {f.path for f in staged_info.files}
     common &= {f.path for f in previous_info.files} if previous_info else set()
     before = _scan(previous.tarball, common, {}) if previous else {}
@@ -120,6 +98,8 @@ def dossier_build(
         *_file_risks(staged, staged_info, after, diff["added"]),
         *_history_risks(staged, staged_info, previous_info, known_publishers),
     ]
+    if unreadable:  # there is a previous release, just none to compare with
+        risks = [risk for risk in risks if risk["code"] != "first-release"] + unreadable
     risks.sort(key=lambda risk: _SEVERITIES.index(risk["severity"]))
     counts = {level: sum(r["severity"] == level for r in risks) for level in _SEVERITIES}
     return {
@@ -141,6 +121,19 @@ def dossier_build(
             "headline": _headline(risks),
         },
     }
+
+
+def _previous_inspected(previous: Release | None, limits: TarballLimits) -> tuple:
+    """The previous release and its tarball's facts; one that checks added since it was
+    published refuse is not compared with, and the dossier says so."""
+    if previous is None:
+        return None, None, []
+    try:
+        return previous, tarball_inspect(previous.tarball, limits=limits), []
+    except InvalidTarball as exc:
+        version = _show(previous.manifest.get("version", ""))
+        message = f"Not compared with {version}, which today's checks refuse: {exc.message}"
+        return None, None, [_risk("previous-unreadable", "low", message, {"version": version})]
 
 
 def _scan(data: bytes, wanted: set[str], unchanged: dict[str, str]) -> dict[str, _Content]:

@@ -640,3 +640,22 @@ def test_dossier_never_raises_and_is_always_json(staged, previous, known):
     assert len(dossier["risks"]) == sum(
         dossier["summary"][level] for level in ("high", "medium", "low")
     )
+
+
+def test_a_previous_release_refused_by_newer_checks_is_not_compared_with():
+    # Published before package.json nesting was bounded: staging the next one still works.
+    deep = json.dumps({"name": "left-pad", "version": "1.0.0", "config": [[[0]]]})
+    deep = deep.replace("[[[0]]]", "[" * 70 + "0" + "]" * 70)
+    previous = Release(
+        manifest={"name": "left-pad", "version": "1.0.0"},
+        tarball=npm_tarball({"package.json": deep}),
+        publisher="user:alice",
+    )
+
+    dossier = build(release(version="1.1.0"), previous)
+
+    risk = only_risk(dossier, "previous-unreadable")
+    assert risk["severity"] == "low"
+    assert risk["message"].startswith("Not compared with 1.0.0, which today's checks refuse:")
+    assert risks(dossier, "first-release") == []
+    assert dossier["compared_with"] is None
