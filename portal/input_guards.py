@@ -108,5 +108,8 @@ def _as_registry_error(request, response):
 
 def _refused(request, message: str):
     if wants_json(request.path_info):
-        return error_response(400, message)
-    return render(request, "400.html", {"message": message}, status=400)
+        response = error_response(400, message)
+    else:
+        response = render(request, "400.html", {"message": message}, status=400)
+    response["X-Content-Type-Options"] = "nosniff"  # SecurityMiddleware's, which it skips
+    return response
