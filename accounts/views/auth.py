@@ -21,7 +21,7 @@ from accounts.services.web_login import (
 from accounts.sudo import session_mark_verified, sudo_is_fresh
 from accounts.views.common import next_url, portal_actor
 from portal.errors import DomainError
-from registry.models import Package
+from registry.authz import packages_writable_by
 
 
 @require_http_methods(["GET", "POST"])
@@ -95,5 +95,5 @@ def _may_confirm_now(request) -> bool:
 
 @login_required
 def my_packages(request):
-    packages = Package.objects.maintained_by(request.user).order_by("name")
+    packages = packages_writable_by(request.user).order_by("name")
     return render(request, "accounts/packages.html", {"packages": packages})

@@ -224,15 +224,21 @@ def decision_operation(staged: StagedRelease, verb: str) -> Operation:
     )
 
 
-def _decision_begin(actor: Actor, stage_id, verb: str) -> tuple[StagedRelease, str]:
-    """Inside the caller's transaction: the release under its lock, the decider authorized
-    against it (role, second factor proved for this release) and the factor that proved it."""
+def _decision_begin(actor: Actor, stage_id, verb: str) -> tuple[StagedRelease, Policy, str]:
+    """Inside the caller's transaction: the release under its lock (one fetch), the package's
+    policy (one read), the decider authorized against both (role, a second factor proved for
+    this release) and the factor that proved it."""
     staged = _visible_or_404(actor, _locked(_stage_pk(stage_id)).first(), stage_id)
     _decider_check(staged, verb)
+    policy = package_policy(staged.package)
     factor = authorize(
-        actor, Action.APPROVE, package=staged.package, operation=decision_operation(staged, verb)
+        actor,
+        Action.APPROVE,
+        package=staged.package,
+        operation=decision_operation(staged, verb),
+        policy=policy,
     )
-    return staged, factor
+    return staged, policy, factor
 
 
 def staged_release_approve(*, actor: Actor, stage_id) -> StagedRelease:
@@ -241,9 +247,8 @@ def staged_release_approve(*, actor: Actor, stage_id) -> StagedRelease:
     bytes go live."""
     _expire_if_overdue(_stage_pk(stage_id))
     with transaction.atomic():
-        staged, factor = _decision_begin(actor, stage_id, "approve")
+        staged, policy, factor = _decision_begin(actor, stage_id, "approve")
         package = staged.package
-        policy = package_policy(package)
         if policy.exclude_stager and staged.actor_id == actor.user.pk:
             raise PermissionDenied(
                 f"You staged {package.name}@{staged.version_number}, and {package.name} needs the "
@@ -314,7 +319,7 @@ def _promote(actor: Actor, staged: StagedRelease) -> None:
 def staged_release_reject(*, actor: Actor, stage_id) -> StagedRelease:
     _expire_if_overdue(_stage_pk(stage_id))
     with transaction.atomic():
-        staged, factor = _decision_begin(actor, stage_id, "reject")
+        staged, _, factor = _decision_begin(actor, stage_id, "reject")
         _close(staged, Status.REJECTED, actor.user)
         event_record(
             "package:stage-reject",

@@ -17,8 +17,11 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.models import SecurityEvent, Token
 from registry.models import Blob, Maintainer, Package, Packument, StagedRelease, Version
-from registry.services.package_settings import package_settings_update
-from registry.services.stage import staged_release_approve, staged_releases_sweep
+from registry.services.stage import (
+    decision_operation,
+    staged_release_approve,
+    staged_releases_sweep,
+)
 from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import issue_token
 from tests.packages import publish_body
@@ -95,7 +98,8 @@ def add_maintainer(package_name: str, user) -> None:
 
 
 def set_policy(owner, name: str, **changes) -> None:
-    package_settings_update(actor=Actor(user=owner), name=name, changes=changes)
+    """Arrange a policy (changing one is governance, tested in test_package_policy.py)."""
+    Package.objects.filter(name=name).update(**changes)
 
 
 def packument(client, name: str) -> dict:
@@ -454,7 +458,7 @@ def test_approving_without_a_second_factor_says_how_to_enroll(client, alice_toke
     assert response.status_code == 403
     assert "WWW-Authenticate" not in response
     assert error_of(response).startswith(
-        "To approve a staged release you need a second factor. Add a security key or an "
+        "To approve or reject a staged release you need a second factor. Add a security key or an "
         "authenticator app at http"
     )
     assert error_of(response).endswith("/account/security/ and try again.")
@@ -571,7 +575,8 @@ def test_the_status_follows_a_release_to_published_rejected_or_expired(
     decide(client, "approve", to_publish.pk, alice_token, app.code())
     assert status_of(client, to_publish, alice_token)["approvals"] == 1
     enroll_app(bob, mode="auth-only")
-    staged_release_approve(actor=Actor(user=bob), staged=to_publish, factor="otp")
+    bound = decision_operation(to_publish, "approve").key  # a key assertion, as on the page
+    staged_release_approve(actor=Actor(user=bob, key_proof=bound), stage_id=to_publish.pk)
     decide(client, "reject", to_reject.pk, alice_token, app.code())
     StagedRelease.objects.filter(pk=to_expire.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1)

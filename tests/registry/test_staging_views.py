@@ -69,6 +69,7 @@ def test_queue_lists_my_packages_waiting_releases_newest_first(
     older = stage(alice_token, "queue-old")
     newer = stage(alice_token, "queue-new", **RISKY)
     Maintainer.objects.create(package=newer.package, user=bob)
+    enroll_app(bob, mode="auth-only")  # an approval counts while its approver holds a factor
     StagedApproval.objects.create(staged_release=newer, user=bob, factor="app", sha512="x")
     newer.package.approvals_required = 2
     newer.package.save()
@@ -298,7 +299,9 @@ def test_without_a_second_factor_the_page_says_add_one_and_a_post_is_refused(
 
     for verb in ("approve", "reject"):
         response = client.post(review_url(staged, f"{verb}/"), {"code": "123456"}, follow=True)
-        assert f"To {verb} a staged release you need a second factor" in messages_of(response)
+        assert "To approve or reject a staged release you need a second factor" in (
+            messages_of(response)
+        )
     staged.refresh_from_db()
     assert staged.status == Status.STAGED and not staged.approvals.exists()
 
@@ -374,9 +377,12 @@ def test_queue_counts_approvals_as_the_review_page_does(client, alice, alice_tok
     stager's own approval (given before the policy changed); the org's quorum if higher."""
     staged = stage(alice_token, "agreeing")
     Maintainer.objects.create(package=staged.package, user=bob)
+    for person in (alice, bob):  # approvals count while their approvers hold a factor
+        enroll_app(person, mode="auth-only")
     StagedApproval.objects.create(staged_release=staged, user=alice, factor="app", sha512="x")
     anonymous = stage(alice_token, "agreeing-too")
     StagedRelease.objects.filter(pk=anonymous.pk).update(actor=None)
+    Maintainer.objects.create(package=anonymous.package, user=bob)
     StagedApproval.objects.create(staged_release=anonymous, user=bob, factor="app", sha512="x")
     for package in (staged.package, anonymous.package):
         package.exclude_stager, package.approvals_required = True, 2
