@@ -11,7 +11,6 @@ urlpatterns = [
     path("account/login/verify/", tfa.login_verify, name="login-verify"),
     path("account/signup/", views.signup_view, name="signup"),
     path("account/logout/", views.logout_view, name="logout"),
-    path("account/packages/", views.my_packages, name="packages"),
     path("account/cli-login/<uuid:login_id>/", views.cli_login, name="cli-login"),
     path("account/settings/", account.account_settings, name="settings"),
     path("account/email/verify/<str:token>/", account.email_verify_view, name="email-verify"),

@@ -9,6 +9,7 @@ app_name = "registry"
 NAME = r"(?P<name>@[^/]+/[^/]+|[^/@][^/]*)"
 
 urlpatterns = [
+    path("account/packages/", package.my_packages, name="my-packages"),
     re_path(rf"^package/{NAME}/$", package.package_page, name="package"),
     re_path(
         rf"^package/{NAME}/settings/$", package_settings.settings_page, name="package-settings"

@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,7 +20,6 @@ from accounts.services.web_login import (
 from accounts.sudo import session_mark_verified, sudo_is_fresh
 from accounts.views.common import next_url, portal_actor
 from portal.errors import DomainError
-from registry.authz import packages_writable_by
 
 
 @require_http_methods(["GET", "POST"])
@@ -91,9 +89,3 @@ def _may_confirm_now(request) -> bool:
     if not sudo_is_fresh(request):
         return False
     return not request.user.has_two_factor or web_login_factor_is_fresh(portal_actor(request))
-
-
-@login_required
-def my_packages(request):
-    packages = packages_writable_by(request.user).order_by("name")
-    return render(request, "accounts/packages.html", {"packages": packages})

@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+from django.conf import settings
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.actors import Actor
@@ -17,7 +18,7 @@ def portal_actor(request, *, key_proof: str = "") -> Actor:
     return replace(actor, session_factor_at=session_factor_at(request), key_proof=key_proof)
 
 
-def next_url(request, default: str = "accounts:packages"):
+def next_url(request, default: str = settings.LOGIN_REDIRECT_URL):
     """The local page to continue to (`next`): a path on this site. Anything else (another
     site, a view name, a path with control characters or of absurd length) gives
     `default`, so that a redirect to it can neither leave the site nor fail."""

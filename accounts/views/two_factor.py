@@ -5,6 +5,7 @@ from base64 import b32encode
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -369,7 +370,7 @@ def key_assert_complete(request):
         return _json_error(exc)
     if purpose in ("login", "passkey"):
         login_key_step(request, device=device, passkey=purpose == "passkey")
-        return JsonResponse({"next": next_url(request, reverse("accounts:packages"))})
+        return JsonResponse({"next": next_url(request, reverse(settings.LOGIN_REDIRECT_URL))})
     if purpose == "sudo":
         _sudo_granted(request, "key", device=device)
         return JsonResponse({"next": next_url(request, reverse("accounts:security"))})
