@@ -347,6 +347,16 @@ def invitation_accept(*, actor: Actor, invitation: Invitation) -> Membership:
 def invitation_revoke(*, actor: Actor, invitation: Invitation) -> None:
     invitee = invitation.email or str(invitation.user)
     org_change_authorize(actor, invitation.org, f"revoke the invitation of {invitee}")
+    _invitation_close(actor, invitation)
+
+
+def invitation_decline(*, actor: Actor, invitation: Invitation) -> None:
+    """The invitee says no to an invitation `invitation_for` gave them: like leaving, it
+    takes no power from anyone, so it asks for no role and no second factor."""
+    _invitation_close(actor, invitation)
+
+
+def _invitation_close(actor: Actor, invitation: Invitation) -> None:
     with transaction.atomic():
         if Invitation.objects.filter(
             pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True

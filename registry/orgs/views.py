@@ -350,7 +350,7 @@ def _invitation_answer(request, found: Invitation):
         if request.POST.get("decision") == "accept":
             orgs.invitation_accept(actor=actor, invitation=found)
         else:
-            orgs.invitation_revoke(actor=actor, invitation=found)
+            orgs.invitation_decline(actor=actor, invitation=found)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(request.get_full_path())
