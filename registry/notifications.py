@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from portal.links import registry_url
+from registry.approvals import approvals_summary
 from registry.authz import package_writers
 from registry.models import StagedRelease
 
@@ -58,9 +59,6 @@ def staged_release_mail_send(stage_id: str, event: str) -> int:
         people = maintainers + (
             [staged.actor] if staged.actor and staged.actor not in maintainers else []
         )
-    # services.stage imports this module to enqueue these emails; see tests/test_layers.py.
-    from registry.services.stage import approvals_summary
-
     approvals, required = approvals_summary(staged)
     context = {
         "staged": staged,

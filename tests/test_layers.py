@@ -34,10 +34,6 @@ LAZY_ALLOWED = {
     ("registry/read_cache.py", "psycopg"): (
         "only a PostgreSQL process listens for changes; one on SQLite never loads the driver"
     ),
-    ("registry/notifications.py", "registry.services.stage"): (
-        "still to remove: services.stage enqueues these emails, so `approvals_summary` is to "
-        "move below the services (owner of registry/services/stage.py)"
-    ),
 }
 
 

@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 from accounts.authentication import request_actor
 from portal.errors import AuthenticationRequired
 from portal.links import registry_url
+from registry.approvals import approvals_summary
 from registry.exceptions import InvalidPayload
 from registry.services.stage import (
-    approvals_summary,
     staged_release_approve,
     staged_release_for,
     staged_release_reject,

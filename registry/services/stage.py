@@ -12,7 +12,8 @@ from accounts.actors import Actor
 from accounts.events import event_record
 from portal.errors import Conflict, DomainError, NotFound, PermissionDenied
 from registry import semver
-from registry.authz import Action, Operation, authorize, decide, may_approve, packages_writable_by
+from registry.approvals import approvals_counted
+from registry.authz import Action, Operation, authorize, decide, packages_writable_by
 from registry.blobs import blob_cleanup, blob_read
 from registry.dossier import Release, dossier_build
 from registry.models import Package, StagedApproval, StagedRelease, Version
@@ -272,22 +273,12 @@ def staged_release_approve(*, actor: Actor, stage_id) -> StagedRelease:
                 "factor": factor,
             },
         )
-        if _approvals_counted(staged, policy) >= policy.approvals_required:
+        if approvals_counted(staged, policy) >= policy.approvals_required:
             _promote(actor, staged)
         staged_release_notify(
             staged, "approved" if staged.status == Status.PUBLISHED else "approval"
         )
     return staged
-
-
-def _approvals_counted(staged: StagedRelease, policy: Policy) -> int:
-    """Approvals of people who may still approve now (role, org, second factor, not the
-    stager where excluded): an approver who lost access since no longer counts."""
-    approvals = staged.approvals.select_related("user")
-    return sum(
-        may_approve(approval.user, staged.package, policy, stager_id=staged.actor_id)
-        for approval in approvals
-    )
 
 
 def _promote(actor: Actor, staged: StagedRelease) -> None:
@@ -391,8 +382,3 @@ def _expire_if_overdue(pk) -> bool:
         )
         staged_release_notify(staged, "expired")
     return True
-
-
-def approvals_summary(staged: StagedRelease) -> tuple[int, int]:
-    policy = package_policy(staged.package)
-    return _approvals_counted(staged, policy), policy.approvals_required

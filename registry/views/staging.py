@@ -20,9 +20,9 @@ from accounts.webauthn import (
 )
 from portal.errors import DomainError
 from portal.json_input import json_parse
+from registry.approvals import approvals_summary
 from registry.models import StagedRelease
 from registry.services.stage import (
-    approvals_summary,
     decision_operation,
     staged_release_approve,
     staged_release_for,
