@@ -3,7 +3,11 @@
 The world: @acme is owned by alice, grace is its admin, dave a plain member, erin is in
 the team readers (read-only on @acme/lib), frank in the team writers (read-write on
 @acme/lib); carol is an outsider. @acme/lib is restricted, has 1.0.0 published and 1.1.0
-staged; `pub` is alice's public unscoped package. Nobody has a second factor.
+staged; `pub` is alice's public unscoped package. alice, the owner, holds an authenticator
+app in auth-only mode (an org's owner governs with one); nobody else has a second factor.
+Her token sends no code, so where one is due she gets npm's OTP prompt (401); her portal
+session passed her second factor as signing in does. tests/test_governance_matrix.py
+sends the codes.
 
 Each row is `(method, path, body, {persona: expected})`. Registry, npm account and REST
 API rows are sent with each person's login token (`alice-ro`: a read-only token of
@@ -117,17 +121,16 @@ LIB_WRITERS      = (404,   404,  404,     403,     200,     200,     200,   403)
 LIB_CREATED      = (404,   404,  404,     403,     201,     201,     201,   403)
 LIB_REVIEWERS    = (401,   404,  404,     404,     200,     200,     200,   200)  # writers review
 ORG_READERS      = (404,   404,  200,     200,     200,     200,     200,   200)  # npm: "no such org"
-ORG_MANAGERS     = (404,   404,  403,     403,     403,     200,     200,   403)
-ORG_CREATED      = (404,   404,  403,     403,     403,     201,     201,   403)
+# Governance: grace has no second factor, alice's token carries no code (npm's OTP prompt).
+LIB_GOVERNED     = (404,   404,  404,     403,     403,     403,     401,   403)
+ORG_GOVERNED     = (404,   404,  403,     403,     403,     403,     401,   403)
 LOGGED_IN        = (401,   200,  200,     200,     200,     200,     200,   200)
 REST_READERS     = (401,   404,  200,     200,     200,     200,     200,   200)  # no token: 401 first
-REST_MANAGERS    = (401,   404,  403,     403,     403,     200,     200,   403)
-REST_REMOVED     = (401,   404,  403,     403,     403,     204,     204,   403)
-REST_CREATED     = (401,   404,  403,     403,     403,     201,     201,   403)
+REST_GOVERNED    = (401,   404,  403,     403,     403,     403,     401,   403)
 REST_ADMIN_READS = (401,   404,  403,     403,     403,     200,     200,   200)  # reads: read-only ok
 SIGNED_IN        = (LOGIN, 200,  200,     200,     200,     200,     200)
 ORG_PAGE         = (LOGIN, 404,  200,     200,     200,     200,     200)
-ORG_CHANGE       = (LOGIN, 404,  REFUSED, REFUSED, REFUSED, DONE,    DONE)
+ORG_CHANGE       = (LOGIN, 404,  REFUSED, REFUSED, REFUSED, REFUSED, DONE)
 LIB_PAGE_WRITERS = (LOGIN, 404,  404,     404,     200,     200,     200)
 # fmt: on
 
@@ -171,15 +174,16 @@ ROWS = [
                                                              *LIB_WRITERS),
     api("PUT",    "/@acme/lib", {"users": {}},               404, 404, 404, 200, 200, 200, 200, 403),
     api("PUT",    "/pub", {"users": {}},                     401, 200, 200, 200, 200, 200, 200, 403),
-    # Owners, unpublish and settings take the same "write" as publishing (registry.authz).
-    api("PUT",    "/@acme/lib/-rev/{rev}", {"maintainers": [{"name": "alice"}]}, *LIB_WRITERS),
+    # Owners and settings are governance: org owners and admins, with a second factor.
+    api("PUT",    "/@acme/lib/-rev/{rev}", {"maintainers": [{"name": "alice"}, {"name": "dave"}]},
+                                                             *LIB_GOVERNED),
     api("PUT",    "/@acme/lib/-rev/{rev}", {"versions": {}}, *LIB_WRITERS),
     api("DELETE", "/@acme/lib/-rev/{rev}", None,             *LIB_WRITERS),
     api("DELETE", "/@acme/lib/-/lib-9.9.9.tgz/-rev/{rev}", None, *LIB_WRITERS),
     api("PUT",    "/-/package/@acme/lib/dist-tags/latest", "1.0.0", *LIB_WRITERS),
     api("DELETE", "/-/package/@acme/lib/dist-tags/next", None, *LIB_WRITERS),
     api("PUT",    "/-/package/pub/dist-tags/latest", "1.0.0", 401, 403, 403, 403, 403, 403, 200, 403),
-    api("POST",   "/-/package/@acme/lib/access", {"access": "restricted"}, *LIB_WRITERS),
+    api("POST",   "/-/package/@acme/lib/access", {"access": "public"}, *LIB_GOVERNED),
     # Staged releases ----------------------------------------------------------------------
     api("POST",   "/-/stage/package/@acme/lib", PUBLISH_LIB, *LIB_CREATED),
     api("POST",   "/-/stage/package/newpkg", publish_body("newpkg"),
@@ -188,24 +192,26 @@ ROWS = [
     api("GET",    "/-/stage/{stage}", None,                  *LIB_REVIEWERS),
     api("GET",    "/-/stage/{stage}/tarball", None,          *LIB_REVIEWERS),
     api("GET",    "/-/stage/{stage}/status", None,           *LIB_REVIEWERS),
-    # Deciding needs a second factor, which nobody here has: 403 says "add one".
-    api("POST",   "/-/stage/{stage}/approve", None,          401, 404, 404, 404, 403, 403, 403, 403),
-    api("DELETE", "/-/stage/{stage}", None,                  401, 404, 404, 404, 403, 403, 403, 403),
+    # Deciding needs a second factor: 403 says "add one"; alice is asked for hers.
+    api("POST",   "/-/stage/{stage}/approve", None,          401, 404, 404, 404, 403, 403, 401, 403),
+    api("DELETE", "/-/stage/{stage}", None,                  401, 404, 404, 404, 403, 403, 401, 403),
     # npm org, team and access -------------------------------------------------------------
     api("GET",    "/-/org/acme/user", None,                  *ORG_READERS),
-    api("PUT",    "/-/org/acme/user", {"user": "dave", "role": "developer"}, *ORG_MANAGERS),
-    api("DELETE", "/-/org/acme/user", {"user": "dave"},      *ORG_MANAGERS),
+    # dave is a developer already: nothing changes, so there is nothing to prove.
+    api("PUT",    "/-/org/acme/user", {"user": "dave", "role": "developer"},
+                                                             404, 404, 403, 403, 403, 403, 200, 403),
+    api("DELETE", "/-/org/acme/user", {"user": "dave"},      *ORG_GOVERNED),
     api("GET",    "/-/org/acme/team", None,                  *ORG_READERS),
-    api("PUT",    "/-/org/acme/team", {"name": "matrix"},    *ORG_CREATED),
+    api("PUT",    "/-/org/acme/team", {"name": "matrix"},    *ORG_GOVERNED),
     api("GET",    "/-/org/acme/package", None,               *ORG_READERS),
-    api("DELETE", "/-/team/acme/writers", None,              *ORG_MANAGERS),
+    api("DELETE", "/-/team/acme/writers", None,              *ORG_GOVERNED),
     api("GET",    "/-/team/acme/writers/user", None,         *ORG_READERS),
-    api("PUT",    "/-/team/acme/writers/user", {"user": "frank"}, *ORG_CREATED),
-    api("DELETE", "/-/team/acme/writers/user", {"user": "frank"}, *ORG_MANAGERS),
+    api("PUT",    "/-/team/acme/writers/user", {"user": "frank"}, *ORG_GOVERNED),
+    api("DELETE", "/-/team/acme/writers/user", {"user": "frank"}, *ORG_GOVERNED),
     api("GET",    "/-/team/acme/readers/package", None,      *ORG_READERS),
     api("PUT",    "/-/team/acme/readers/package", {"package": "@acme/lib", "permissions": "read-only"},
-                                                             *ORG_MANAGERS),
-    api("DELETE", "/-/team/acme/readers/package", {"package": "@acme/lib"}, *ORG_MANAGERS),
+                                                             *ORG_GOVERNED),
+    api("DELETE", "/-/team/acme/readers/package", {"package": "@acme/lib"}, *ORG_GOVERNED),
     # npm account endpoints ----------------------------------------------------------------
     # Logins ignore credentials: the body (or the secret in the URL) is what counts.
     api("POST",   "/-/v1/login", {},                         *every(200)),
@@ -213,38 +219,40 @@ ROWS = [
     api("GET",    "/-/v1/otp/{otp}", None,                   *every(202)),
     # `npm owner add` reads {name, email} here without credentials (npm-protocol §9).
     api("GET",    "/-/user/org.couchdb.user:alice", None,    *every(200)),
-    api("PUT",    "/-/user/org.couchdb.user:alice", LOGS_IN_AS_ALICE, *every(201)),
+    # alice holds a second factor: her password alone never signs in.
+    api("PUT",    "/-/user/org.couchdb.user:alice", LOGS_IN_AS_ALICE, *every(401)),
     # The retry after a 409 takes alice's Basic credentials, never a token.
     api("PUT",    "/-/user/org.couchdb.user:alice/-rev/1-0", LOGS_IN_AS_ALICE, *every(401)),
     api("DELETE", "/-/user/token/{spare_token}", None,       *every(200)),
     api("GET",    "/-/npm/v1/user", None,                    *LOGGED_IN),
-    api("POST",   "/-/npm/v1/user", {"fullname": "Matrix"},  401, 200, 200, 200, 200, 200, 200,
+    api("POST",   "/-/npm/v1/user", {"fullname": "Matrix"},  401, 200, 200, 200, 200, 200, 401,
                                                              403),
     api("GET",    "/-/npm/v1/tokens", None,                  *LOGGED_IN),
     # alice's own token; nobody else's.
-    api("DELETE", "/-/npm/v1/tokens/token/{spare_key}", None, 401, 404, 404, 404, 404, 404, 204,
+    api("DELETE", "/-/npm/v1/tokens/token/{spare_key}", None, 401, 404, 404, 404, 404, 404, 401,
                                                              403),
     # The REST API -------------------------------------------------------------------------
     api("GET",    "/api/v1/schema/", None,                   *every(200)),
     api("GET",    "/api/v1/orgs/", None,                     *LOGGED_IN),
-    api("POST",   "/api/v1/orgs/", {"name": "matrix"},       401, 201, 201, 201, 201, 201, 201, 403),
+    api("POST",   "/api/v1/orgs/", {"name": "matrix"},       401, 201, 201, 201, 201, 201, 401, 403),
     api("GET",    "/api/v1/orgs/acme/", None,                *REST_READERS),
     api("GET",    "/api/v1/orgs/acme/members/", None,        *REST_READERS),
-    api("PUT",    "/api/v1/orgs/acme/members/dave/", {"role": "member"}, *REST_MANAGERS),
-    api("DELETE", "/api/v1/orgs/acme/members/dave/", None,   *REST_REMOVED),
+    api("PUT",    "/api/v1/orgs/acme/members/dave/", {"role": "member"},  # no change
+                                                             401, 404, 403, 403, 403, 403, 200, 403),
+    api("DELETE", "/api/v1/orgs/acme/members/dave/", None,   *REST_GOVERNED),
     api("GET",    "/api/v1/orgs/acme/invitations/", None,    *REST_ADMIN_READS),
-    api("POST",   "/api/v1/orgs/acme/invitations/", {"email": "new@example.com"}, *REST_CREATED),
-    api("DELETE", "/api/v1/orgs/acme/invitations/{email_invitation}/", None, *REST_REMOVED),
+    api("POST",   "/api/v1/orgs/acme/invitations/", {"email": "new@example.com"}, *REST_GOVERNED),
+    api("DELETE", "/api/v1/orgs/acme/invitations/{email_invitation}/", None, *REST_GOVERNED),
     api("GET",    "/api/v1/orgs/acme/teams/", None,          *REST_READERS),
-    api("POST",   "/api/v1/orgs/acme/teams/", {"name": "matrix"}, *REST_CREATED),
+    api("POST",   "/api/v1/orgs/acme/teams/", {"name": "matrix"}, *REST_GOVERNED),
     api("GET",    "/api/v1/orgs/acme/teams/writers/", None,  *REST_READERS),
-    api("DELETE", "/api/v1/orgs/acme/teams/writers/", None,  *REST_REMOVED),
-    api("PUT",    "/api/v1/orgs/acme/teams/writers/members/dave/", None, *REST_MANAGERS),
-    api("DELETE", "/api/v1/orgs/acme/teams/writers/members/frank/", None, *REST_REMOVED),
+    api("DELETE", "/api/v1/orgs/acme/teams/writers/", None,  *REST_GOVERNED),
+    api("PUT",    "/api/v1/orgs/acme/teams/writers/members/dave/", None, *REST_GOVERNED),
+    api("DELETE", "/api/v1/orgs/acme/teams/writers/members/frank/", None, *REST_GOVERNED),
     api("GET",    "/api/v1/orgs/acme/teams/readers/packages/", None, *REST_READERS),
     api("PUT",    "/api/v1/orgs/acme/teams/readers/packages/@acme/lib/", {"permission": "read-only"},
-                                                             *REST_MANAGERS),
-    api("DELETE", "/api/v1/orgs/acme/teams/readers/packages/@acme/lib/", None, *REST_REMOVED),
+                                                             *REST_GOVERNED),
+    api("DELETE", "/api/v1/orgs/acme/teams/readers/packages/@acme/lib/", None, *REST_GOVERNED),
     api("GET",    "/api/v1/orgs/acme/packages/", None,       *REST_READERS),
     api("GET",    "/api/v1/orgs/acme/policies/", None,       *REST_READERS),
     api("PATCH",  "/api/v1/orgs/acme/policies/", {"allow_git": True},
@@ -281,11 +289,15 @@ ROWS = [
     page("GET",   "/account/security/keys/1/enrolled/", None, LOGIN, *every(404, PAGE_PERSONAS[1:])),
     page("POST",  "/account/security/enroll/confirm/", {"code": "x"},
                                                              LOGIN, *every(REFUSED, PAGE_PERSONAS[1:])),
-    page("GET",   "/account/security/totp/1/remove/", None,  LOGIN, *every(404, PAGE_PERSONAS[1:])),
+    # Device 1 is alice's app; to everyone else it is missing.
+    page("GET",   "/account/security/totp/1/remove/", None,  LOGIN, *every(404, PAGE_PERSONAS[1:-1]),
+                                                             200),
     # Recovery codes and the 2FA mode need a second factor: back to the security page.
-    page("GET",   "/account/security/recovery-codes/", None, LOGIN, *every(302, PAGE_PERSONAS[1:])),
+    page("GET",   "/account/security/recovery-codes/", None, LOGIN, *every(302, PAGE_PERSONAS[1:-1]),
+                                                             200),
     page("POST",  "/account/security/mode/", {"mode": "auth-only"},
-                                                             LOGIN, *every(REFUSED, PAGE_PERSONAS[1:])),
+                                                             LOGIN, *every(REFUSED, PAGE_PERSONAS[1:-1]),
+                                                             DONE),
     page("GET",   "/account/sudo/", None,                    *SIGNED_IN),
     page("POST",  "/account/keys/assert/begin/", Json(purpose="passkey"), *every(200, PAGE_PERSONAS)),
     page("POST",  "/account/keys/assert/complete/", Json(purpose="passkey"),
@@ -323,7 +335,8 @@ ROWS = [
     page("GET",   "/package/pub/", None,                     *every(200, PAGE_PERSONAS)),
     page("GET",   "/package/@acme/lib/", None,               404, 404, 404, 200, 200, 200, 200),
     page("GET",   "/package/@acme/lib/settings/", None,      *LIB_PAGE_WRITERS),
-    page("POST",  "/package/@acme/lib/settings/", PACKAGE_SETTINGS, LOGIN, 404, 404, 404, DONE, DONE, DONE),
+    # Shown again with the refusal: frank's team may write, not govern; grace has no factor.
+    page("POST",  "/package/@acme/lib/settings/", PACKAGE_SETTINGS, LOGIN, 404, 404, 404, 200, 200, DONE),
     page("GET",   "/package/@acme/lib/history/", None,       *LIB_PAGE_WRITERS),
     page("GET",   "/staging/", None,                         *SIGNED_IN),
     page("GET",   "/staging/{stage}/", None,                 *LIB_PAGE_WRITERS),
@@ -352,18 +365,23 @@ LEAKS: dict[tuple[str, str], str] = {}  # none known
 # The world ---------------------------------------------------------------------------------
 
 
+def governing(user: User) -> Actor:
+    """`user` in a portal session that has just passed their second factor."""
+    return Actor(user=user, session_factor_at=time.time())
+
+
 def _join(org: Org, owner: User, user: User, role: str = Role.MEMBER) -> None:
     invitation, _ = orgs.invitation_create(
-        actor=Actor(user=owner), org=org, username=user.username, role=role
+        actor=governing(owner), org=org, username=user.username, role=role
     )
     orgs.invitation_accept(actor=Actor(user=user), invitation=invitation)
 
 
 def _team(org: Org, owner: User, name: str, member: User, permission: str) -> Team:
-    team = orgs.team_create(actor=Actor(user=owner), org=org, name=name)
-    orgs.team_member_add(actor=Actor(user=owner), team=team, username=member.username)
+    team = orgs.team_create(actor=governing(owner), org=org, name=name)
+    orgs.team_member_add(actor=governing(owner), team=team, username=member.username)
     team_grant_set(
-        actor=Actor(user=owner), team=team, package_name="@acme/lib", permission=permission
+        actor=governing(owner), team=team, package_name="@acme/lib", permission=permission
     )
     return team
 
@@ -383,7 +401,8 @@ def _build(http: Client) -> dict:
     tokens = {name: issue_token(user) for name, user in users.items()}
     tokens["alice-ro"] = issue_token(alice)
     Token.objects.filter(token_hash=secret_hash(tokens["alice-ro"])).update(readonly=True)
-    acme = orgs.org_create(actor=Actor(user=alice), name="acme")
+    enroll_app(alice, mode=User.TwoFactorMode.AUTH_ONLY)  # an org's owner governs with one
+    acme = orgs.org_create(actor=governing(alice), name="acme")
     _join(acme, alice, users["grace"], Role.ADMIN)
     for name in ("dave", "erin", "frank"):
         _join(acme, alice, users[name])
@@ -391,14 +410,14 @@ def _build(http: Client) -> dict:
     _ok(publish(http, tokens["alice"], "pub", "1.0.0"))
     # Every member is in developers, which a new org package grants read-write: not this one.
     developers = orgs.team_get(acme, "developers")
-    team_grant_remove(actor=Actor(user=alice), team=developers, package_name="@acme/lib")
+    team_grant_remove(actor=governing(alice), team=developers, package_name="@acme/lib")
     _team(acme, alice, "readers", users["erin"], "read-only")
     _team(acme, alice, "writers", users["frank"], "read-write")
     _ok(write(http, "put", "/-/package/@acme/lib/dist-tags/next", tokens["alice"], "1.0.0"))
     stage = publish_body("@acme/lib", "1.1.0")
     staged = _ok(write(http, "post", "/-/stage/package/@acme/lib", tokens["alice"], stage))
-    to_carol, _ = orgs.invitation_create(actor=Actor(user=alice), org=acme, username="carol")
-    by_email, _ = orgs.invitation_create(actor=Actor(user=alice), org=acme, email="x@example.com")
+    to_carol, _ = orgs.invitation_create(actor=governing(alice), org=acme, username="carol")
+    by_email, _ = orgs.invitation_create(actor=governing(alice), org=acme, email="x@example.com")
     login, done = web_login_start(actor=Actor.anonymous(), create_account=False)
     challenge, otp = otp_challenge_create(Actor(user=alice), "dist-tag:@acme/lib", {})
     spare = issue_token(alice)
@@ -568,7 +587,7 @@ def _known_bugs(row: Row, leaks: dict[str, str]) -> list[str]:
 
 def test_a_person_with_a_second_factor_is_asked_for_it(world, http):
     """No cell above shows it, since nobody there has a second factor: npm's OTP prompt."""
-    enroll_app(User.objects.get(username="alice"), mode=User.TwoFactorMode.AUTH_AND_WRITES)
+    User.objects.filter(username="alice").update(tfa_mode=User.TwoFactorMode.AUTH_AND_WRITES)
     http.cookies = SimpleCookie()
 
     response = write(
