@@ -3,6 +3,8 @@ publish` refused, with the registry's words on the screen, and accepted once com
 
 alice owns @acme and bob is a member; @acme/lib 1.0.0 was published before any policy, so
 each policy is met both by a package that exists and by a first publish of a new name.
+alice holds an authenticator app in auth-only mode: her publishes ask for no code, and she
+sets policies from a portal session that has just passed it (changing them is governance).
 """
 
 from datetime import timedelta
@@ -14,7 +16,7 @@ from accounts.actors import Actor
 from accounts.models import Token
 from registry.orgs.services import invitation_accept, invitation_create, org_create
 from registry.orgs.services import org_policy_update as policy_update
-from tests.accounts.factors import app_code, enroll_app
+from tests.accounts.factors import enroll_app, with_fresh_factor
 from tests.conftest import issue_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,9 +31,10 @@ def refused(result, code: str, text: str) -> None:
 
 
 @pytest.fixture
-def acme(alice, bob, npm, alice_token):
-    org = org_create(actor=Actor(user=alice), name="acme")
-    invitation, _ = invitation_create(actor=Actor(user=alice), org=org, username="bob")
+def acme(alice, alice_codes, bob, npm, alice_token):
+    owner = with_fresh_factor(alice)
+    org = org_create(actor=owner, name="acme")
+    invitation, _ = invitation_create(actor=owner, org=org, username="bob")
     invitation_accept(actor=Actor(user=bob), invitation=invitation)
     npm.login_with(alice_token)
     npm("publish", cwd=npm.package("@acme/lib", "1.0.0"))
@@ -39,7 +42,8 @@ def acme(alice, bob, npm, alice_token):
 
 
 def set_policy(org, owner, **changes) -> None:
-    policy_update(actor=Actor(user=owner), org=org, changes=changes)
+    """As the owner in the portal, right after passing her second factor."""
+    policy_update(actor=with_fresh_factor(owner), org=org, changes=changes)
 
 
 @pytest.fixture
@@ -55,7 +59,6 @@ def as_bob(make_npm, bob_token):
 def test_require_2fa_refuses_members_without_a_second_factor_until_they_add_one(
     acme, alice, bob, as_bob
 ):
-    enroll_app(alice, mode="auth-only")  # an owner needs one before requiring it
     set_policy(acme, alice, require_2fa=True)
     lib = as_bob.package("@acme/lib", "1.1.0")
     new = as_bob.package("@acme/new", "1.0.0")
@@ -74,12 +77,12 @@ def test_require_2fa_refuses_members_without_a_second_factor_until_they_add_one(
     refused(
         as_bob("publish", cwd=new, check=False),
         "E403",
-        "@acme requires two-factor authentication to publish packages.",
+        "@acme requires two-factor authentication to create its packages.",
     )
     refused(
         as_bob("stage", "publish", cwd=new, check=False),
         "E403",
-        "@acme requires two-factor authentication to stage packages.",
+        "@acme requires two-factor authentication to stage its packages.",
     )
 
     enroll_app(bob, mode="auth-only")
@@ -112,27 +115,29 @@ def test_require_staged_sends_every_release_through_the_staging_queue(npm, acme,
 # --- publishing access ---------------------------------------------------------------
 
 
-def test_second_factor_publishing_needs_an_otp_for_every_publish(npm, acme, alice, as_bob):
-    device, _ = enroll_app(alice, mode="auth-only")
+def test_second_factor_publishing_needs_an_otp_for_every_publish(
+    npm, acme, alice, alice_codes, as_bob
+):
     set_policy(acme, alice, publishing_access="second-factor")
 
     refused(
         as_bob("publish", cwd=as_bob.package("@acme/lib", "1.1.0"), check=False),
         "E403",
-        "Publishing @acme/lib requires two-factor authentication. Add a second factor on your "
-        "account's security page, then publish again.",
+        "To publish @acme/lib you need a second factor. Add a security key or an "
+        "authenticator app at http",
     )
     lib = npm.package("@acme/lib", "1.1.0")
     new = npm.package("@acme/other", "1.0.0")
     refused(npm("publish", cwd=lib, check=False), "EOTP", "one-time password")
     refused(npm("publish", cwd=new, check=False), "EOTP", "one-time password")
 
-    npm("publish", f"--otp={app_code(device, steps_ahead=1)}", cwd=lib)
+    npm("publish", f"--otp={alice_codes()}", cwd=lib)
     assert npm.json("view", "@acme/lib", "versions") == ["1.0.0", "1.1.0"]
 
 
-def test_stage_automation_lets_credentials_without_a_second_factor_only_stage(npm, acme, alice):
-    device, _ = enroll_app(alice, mode="auth-only")
+def test_stage_automation_lets_credentials_without_a_second_factor_only_stage(
+    npm, acme, alice, alice_codes
+):
     set_policy(acme, alice, publishing_access="stage-automation")
     lib = npm.package("@acme/lib", "1.1.0")
     only_stage = (
@@ -144,7 +149,7 @@ def test_stage_automation_lets_credentials_without_a_second_factor_only_stage(np
     refused(npm("publish", cwd=npm.package("@acme/new", "1.0.0"), check=False), "E403", only_stage)
 
     assert STAGED in npm("stage", "publish", cwd=npm.package("@acme/lib", "1.2.0")).stdout
-    npm("publish", f"--otp={app_code(device, steps_ahead=1)}", cwd=lib)
+    npm("publish", f"--otp={alice_codes()}", cwd=lib)
     assert npm.json("view", "@acme/lib", "versions") == ["1.0.0", "1.1.0"]
 
 
