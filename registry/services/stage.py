@@ -19,6 +19,7 @@ from registry.dossier import Release, dossier_build
 from registry.models import Package, StagedApproval, StagedRelease, Version
 from registry.notifications import staged_release_notify
 from registry.policy import Policy, package_policy
+from registry.services.common import package_lock
 from registry.services.publish import (
     PreparedRelease,
     package_for_release,
@@ -231,6 +232,9 @@ def _decision_begin(actor: Actor, stage_id, verb: str) -> tuple[StagedRelease, P
     this release) and the factor that proved it."""
     staged = _visible_or_404(actor, _locked(_stage_pk(stage_id)).first(), stage_id)
     _decider_check(staged, verb)
+    # Then the package's: changes to its maintainers take it too, so the approvals are
+    # counted either wholly before such a change or wholly after it.
+    staged.package = package_lock(staged.package)
     policy = package_policy(staged.package)
     factor = authorize(
         actor,

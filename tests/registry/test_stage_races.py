@@ -8,16 +8,19 @@ for the first to commit, so there the transactions take turns.
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from accounts.models import SecurityEvent
+from accounts.actors import Actor
+from accounts.models import SecurityEvent, User
 from registry.models import Maintainer, Package, Packument, StagedApproval, StagedRelease, Version
 from registry.services import publish as publish_service
 from registry.services import stage as stage_service
+from registry.services.metadata import maintainers_set
 from tests.accounts.factors import app_code, enroll_app
 from tests.packages import publish_body
 from tests.registry.helpers import publish
@@ -237,3 +240,64 @@ def test_an_approval_and_a_rejection_at_once_decide_the_release_once(
         assert not versions.exists()
         assert not StagedApproval.objects.exists()
         assert events("package:publish", "decided") == 0
+
+
+# --- an approval and the removal of an earlier approver -----------------------------------------
+
+
+def test_an_approval_never_counts_an_approver_removed_before_it(client, alice, alice_token, bob):
+    """bob approved; carol's approval, which completes the quorum of two, races alice's
+    removal of bob as a maintainer. 50 times: whichever goes first, the release is published
+    only if bob was still a maintainer when it was, and stays staged otherwise."""
+    carol = User.objects.create_user(username="carol2", email="c2@example.com", password="x")
+    for person in (alice, bob, carol):
+        enroll_app(person, mode="auth-only")
+    published = staged = 0
+    for attempt in range(50):
+        name = f"race-quorum-{attempt}"
+        assert publish(client, alice_token, name, "1.0.0").status_code == 201
+        package = Package.objects.get(name=name)
+        Package.objects.filter(pk=package.pk).update(approvals_required=2)
+        for person in (bob, carol):
+            Maintainer.objects.create(package=package, user=person)
+        release = stage_service.version_stage(
+            actor=Actor(user=alice), name=name, body=publish_body(name, "1.1.0")
+        )
+        approve_as(bob, release)
+
+        meeting = Meeting()
+
+        def approve(_client, release=release, meeting=meeting):
+            with meeting.around(transaction.atomic()):
+                approve_as(carol, release)
+
+        def remove_bob(_client, name=name, meeting=meeting):
+            with meeting.around(transaction.atomic()):
+                maintainers_set(
+                    actor=Actor(user=alice, session_factor_at=time.time()),
+                    name=name,
+                    rev=None,
+                    maintainers=[{"name": "alice"}, {"name": "carol2"}],
+                )
+
+        run_together(approve, remove_bob)
+
+        release.refresh_from_db()
+        removal = SecurityEvent.objects.get(action="package:owner-remove", package_name=name)
+        if release.status == StagedRelease.Status.PUBLISHED:
+            went_out = SecurityEvent.objects.get(
+                action="package:publish", package_name=name, details__version="1.1.0"
+            )
+            assert went_out.pk < removal.pk, f"attempt {attempt}: published after bob left"
+            published += 1
+        else:
+            assert release.status == StagedRelease.Status.STAGED
+            assert carol.pk in set(release.approvals.values_list("user_id", flat=True))
+            staged += 1
+    assert published + staged == 50
+
+
+def approve_as(user, release) -> None:
+    """`user` approves with a security-key assertion bound to this release."""
+    key = stage_service.decision_operation(release, "approve").key
+    stage_service.staged_release_approve(actor=Actor(user=user, key_proof=key), stage_id=release.pk)
