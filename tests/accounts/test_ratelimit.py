@@ -28,6 +28,13 @@ ATTACKER = "203.0.113.7"
 VICTIM = "198.51.100.9"
 
 
+@pytest.fixture(autouse=True)
+def _cache_that_follows_the_clock(settings):
+    """These tests move the clock; Redis (CI's cache) expires keys in its own time, so
+    they count in a local-memory cache, which reads `time.time`."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 class Clock:
     """`time.time` under the test's control (the rate limits and the local-memory cache
     both read it), so crossing a delay needs no sleeping."""
@@ -60,7 +67,7 @@ def fail_passwords(username: str, times: int, ip: str = ATTACKER) -> None:
 
 
 def counter(scope: str, ident: str) -> int:
-    return cache.get(f"ratelimit:{scope}:{ident}") or 0
+    return cache.get(ratelimit._key(scope, ident)) or 0
 
 
 # --- per account: a delay that grows, never a lockout ----------------------------------
