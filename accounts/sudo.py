@@ -24,6 +24,8 @@ def session_mark_verified(request) -> None:
     # path takes their password alone), so for them the stamp is a second factor's: the
     # proof governance asks for (registry.authz). A password stamp never counts as one.
     user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        user.refresh_from_db(fields=["tfa_mode"])  # an enrollment may just have changed it
     if user is not None and user.is_authenticated and user.has_two_factor:
         request.session[FACTOR_KEY] = now
     else:

@@ -1,9 +1,9 @@
 """The REST API for organizations (`/api/v1/orgs/…`): what the org pages do, as code.
 
 Each view reads top to bottom: who is asking (a token, as for the npm CLI), the body
-checked by a serializer, `org_for` (fetch and authorize in one step; a token's person who
-has a second factor must send it in `npm-otp` before any change), one service call, then
-the resource. Errors are `{"error": …}` like everywhere else in the registry.
+checked by a serializer, `org_for` (fetch and decide in one step), one service call (which
+authorizes the change itself: the role, and a one-time code in `npm-otp` bound to exactly
+that change), then the resource. Errors are `{"error": …}` like everywhere else in the registry.
 """
 
 from django.utils import timezone
@@ -80,8 +80,9 @@ OTP = OpenApiParameter(
     "npm-otp",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="A one-time password from your authenticator. Changes need it when you have a "
-    "second factor; without it they answer 401 with `WWW-Authenticate: OTP`.",
+    description="A one-time password from your authenticator (or a recovery code). Every change "
+    "needs one, bound to that change; without it a change answers 401 with "
+    "`WWW-Authenticate: OTP`, and 403 for a person with no second factor to show.",
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import sudo
-from tests.accounts.factors import enroll_app
+from tests.accounts.factors import app_code, enroll_app
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +107,16 @@ def test_sudo_for_a_person_without_a_factor_asks_for_the_password(client, bob, s
 
     assert page.status_code == 200
     assert 'name="password"' in page.content.decode()
+
+
+def test_finishing_a_first_factor_leaves_a_session_that_passed_it(client, alice):
+    """Enrolling proves the new factor: the next governance change needs no second prompt."""
+    signed_in(client, alice, sudo_age=0)
+    client.get("/account/security/app/")
+    device = alice.totpdevice_set.get(confirmed=False)
+    shown = client.post("/account/security/app/", {"code": app_code(device)})
+    codes = shown.context["codes"]
+
+    client.post("/account/security/enroll/confirm/", {"code": codes[0]})
+
+    assert client.session.get(sudo.FACTOR_KEY) is not None
