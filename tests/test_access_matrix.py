@@ -289,8 +289,8 @@ ROWS = [
     page("GET",   "/account/security/keys/1/enrolled/", None, LOGIN, *every(404, PAGE_PERSONAS[1:])),
     page("POST",  "/account/security/enroll/confirm/", {"code": "x"},
                                                              LOGIN, *every(REFUSED, PAGE_PERSONAS[1:])),
-    # Device 1 is alice's app; to everyone else it is missing.
-    page("GET",   "/account/security/totp/1/remove/", None,  LOGIN, *every(404, PAGE_PERSONAS[1:-1]),
+    # alice's app; to everyone else it is missing.
+    page("GET",   "/account/security/totp/{alice_app}/remove/", None,  LOGIN, *every(404, PAGE_PERSONAS[1:-1]),
                                                              200),
     # Recovery codes and the 2FA mode need a second factor: back to the security page.
     page("GET",   "/account/security/recovery-codes/", None, LOGIN, *every(302, PAGE_PERSONAS[1:-1]),
@@ -437,6 +437,7 @@ def _build(http: Client) -> dict:
             "spare_token": spare,
             "spare_key": _token_key(spare),
             "email_token": email_token,
+            "alice_app": str(alice.totpdevice_set.get().pk),
         },
     }
 
@@ -638,6 +639,7 @@ SAMPLE_VALUES = {
     "spare_token": "x",
     "spare_key": "x",
     "email_token": "x",
+    "alice_app": "1",
 }
 
 

@@ -13,9 +13,7 @@ import re
 
 import pytest
 
-from accounts.actors import Actor
-from registry.models import StagedRelease
-from registry.services.package_settings import package_settings_update
+from registry.models import Package, StagedRelease
 from tests.accounts.factors import app_code, enroll_app
 from tests.conftest import issue_token, make_user
 
@@ -135,9 +133,7 @@ def test_a_package_that_requires_staging_and_an_approver_without_a_second_factor
 ):
     npm.login_with(alice_token)
     npm("publish", cwd=npm.package("policy-x", "1.0.0"))
-    package_settings_update(
-        actor=Actor(user=alice), name="policy-x", changes={"require_staged": True}
-    )
+    Package.objects.filter(name="policy-x").update(require_staged=True)  # arranged
     folder = npm.package("policy-x", "1.1.0")
 
     refused(
@@ -163,20 +159,17 @@ def test_a_two_person_quorum_that_excludes_the_stager(
     npm, make_npm, alice, alice_token, bob, bob_token, carol_token
 ):
     dave = make_user("dave")
+    alice_codes, bob_codes, dave_codes = Codes(alice), Codes(bob), Codes(dave)
     npm.login_with(alice_token)
     npm("publish", cwd=npm.package("quorum-x", "1.0.0"))
-    npm("owner", "add", "bob", "quorum-x")
-    npm("owner", "add", "dave", "quorum-x")
-    package_settings_update(
-        actor=Actor(user=alice),
-        name="quorum-x",
-        changes={"approvals_required": 2, "exclude_stager": True},
-    )
+    npm("owner", "add", "bob", "quorum-x", alice_codes.otp())
+    npm("owner", "add", "dave", "quorum-x", alice_codes.otp())
+    # The quorum is set on the settings page (tests/registry/test_package_settings_page.py).
+    Package.objects.filter(name="quorum-x").update(approvals_required=2, exclude_stager=True)
     people = {}
     for label, token in [("bob", bob_token), ("carol", carol_token), ("dave", issue_token(dave))]:
         people[label] = make_npm(label)
         people[label].login_with(token)
-    alice_codes, bob_codes, dave_codes = Codes(alice), Codes(bob), Codes(dave)
     stage_id = stage_publish(npm, npm.package("quorum-x", "1.1.0"))
 
     refused(
