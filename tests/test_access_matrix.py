@@ -34,11 +34,10 @@ from http.cookies import SimpleCookie
 from typing import NamedTuple
 
 import pytest
-from django.conf import settings as django_settings
 from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import get_resolver, resolve, reverse
 
 from accounts import sudo
@@ -56,6 +55,7 @@ from tests.accounts.factors import enroll_app
 from tests.conftest import PASSWORD, issue_token, make_user
 from tests.packages import publish_body
 from tests.registry.helpers import publish, write
+from tests.worlds import world_built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -442,18 +442,6 @@ def _build(http: Client) -> dict:
     }
 
 
-def _storages(tarballs) -> dict:
-    """As tests/conftest.py sets them, with the world's tarballs in a folder of its own."""
-    return {
-        **django_settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        "tarballs": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tarballs},
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def http() -> Client:
     """One client for every request here: a new one loads the middleware again, and
@@ -465,16 +453,8 @@ def http() -> Client:
 def world(django_db_setup, django_db_blocker, http, tmp_path_factory):
     """Built once, in a transaction rolled back after the module's last test; each test
     runs in a savepoint inside it, and each cell in a savepoint of its own."""
-    tarballs = tmp_path_factory.mktemp("tarballs")
-    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast, STORAGES=_storages(tarballs)),
-        transaction.atomic(),
-    ):
-        cache.clear()
-        yield {**_build(http), "storages": _storages(tarballs)}
-        transaction.set_rollback(True)
+    with world_built_once(django_db_blocker, tmp_path_factory) as storages:
+        yield {**_build(http), "storages": storages}
 
 
 @pytest.fixture(autouse=True)

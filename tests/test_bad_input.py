@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.converters import UUIDConverter
 from django.urls.resolvers import RegexPattern
@@ -32,6 +32,7 @@ from django.urls.resolvers import RegexPattern
 from tests.conftest import PASSWORD, issue_token, make_user
 from tests.packages import publish_body
 from tests.registry.helpers import publish, write
+from tests.worlds import world_built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -223,17 +224,6 @@ def _build(http: Client) -> dict:
     return {"token": token, "session": session, "values": values}
 
 
-def _storages(tarballs) -> dict:
-    return {
-        **django_settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        "tarballs": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tarballs},
-        },
-    }
-
-
 @pytest.fixture(scope="module")
 def http() -> Client:
     """One client for every request: a 500 is an answer here, not an exception."""
@@ -242,16 +232,8 @@ def http() -> Client:
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, http, tmp_path_factory):
-    tarballs = tmp_path_factory.mktemp("tarballs")
-    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast, STORAGES=_storages(tarballs)),
-        transaction.atomic(),
-    ):
-        cache.clear()
-        yield {**_build(http), "storages": _storages(tarballs), "routes": routes()}
-        transaction.set_rollback(True)
+    with world_built_once(django_db_blocker, tmp_path_factory) as storages:
+        yield {**_build(http), "storages": storages, "routes": routes()}
 
 
 @pytest.fixture(autouse=True)

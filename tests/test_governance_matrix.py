@@ -21,10 +21,9 @@ from http.cookies import SimpleCookie
 from typing import NamedTuple
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from accounts.actors import Actor
 from accounts.models import Token, User
@@ -43,6 +42,7 @@ from registry.orgs.team_grants import team_grant_remove, team_grant_set
 from tests.accounts.factors import enroll_app, with_fresh_factor
 from tests.conftest import issue_token, make_user
 from tests.registry.helpers import publish
+from tests.worlds import world_built_once
 
 pytestmark = pytest.mark.django_db
 
@@ -114,17 +114,6 @@ ROWS = [
 # The world ---------------------------------------------------------------------------------
 
 
-def _storages(tarballs) -> dict:
-    return {
-        **django_settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        "tarballs": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tarballs},
-        },
-    }
-
-
 def _build(http: Client) -> dict:
     users = {name: make_user(name) for name in PERSONAS[:-1]}
     codes = {}
@@ -139,8 +128,13 @@ def _build(http: Client) -> dict:
 
     owner = with_fresh_factor(users["alice"])
     acme = org_create(actor=owner, name="acme")
-    for name, role in (("grace", Role.ADMIN), ("tom", Role.MEMBER), ("dave", Role.MEMBER),
-                       ("frank", Role.MEMBER), ("mia", Role.MEMBER)):
+    for name, role in (
+        ("grace", Role.ADMIN),
+        ("tom", Role.MEMBER),
+        ("dave", Role.MEMBER),
+        ("frank", Role.MEMBER),
+        ("mia", Role.MEMBER),
+    ):
         invitation, _ = invitation_create(actor=owner, org=acme, username=name, role=role)
         invitation_accept(actor=Actor(user=users[name]), invitation=invitation)
     assert publish(http, tokens["alice"], "@acme/lib", "1.0.0").status_code == 201
@@ -174,16 +168,8 @@ def http() -> Client:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, http, tmp_path_factory):
     """Built once, in a transaction rolled back after the module's last test."""
-    tarballs = tmp_path_factory.mktemp("tarballs")
-    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=fast, STORAGES=_storages(tarballs)),
-        transaction.atomic(),
-    ):
-        cache.clear()
-        yield {**_build(http), "storages": _storages(tarballs)}
-        transaction.set_rollback(True)
+    with world_built_once(django_db_blocker, tmp_path_factory) as storages:
+        yield {**_build(http), "storages": storages}
 
 
 @pytest.fixture(autouse=True)

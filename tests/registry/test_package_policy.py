@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from accounts.actors import Actor
 from accounts.models import SecurityEvent, Token
 from portal.errors import PermissionDenied
 from registry.exceptions import InvalidPayload
