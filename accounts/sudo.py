@@ -17,16 +17,12 @@ SESSION_KEY = "gatehouse_2fa_at"
 FACTOR_KEY = "gatehouse_factor_at"
 
 
-def session_mark_verified(request) -> None:
+def session_mark_verified(request, *, by_factor: bool) -> None:
+    """Stamp sudo mode. `by_factor`: the person just used a second factor (not a password),
+    which is the proof governance asks of a portal session (registry.authz)."""
     now = int(time.time())
     request.session[SESSION_KEY] = now
-    # A person who holds a second factor reaches this only by using it (no sign-in or sudo
-    # path takes their password alone), so for them the stamp is a second factor's: the
-    # proof governance asks for (registry.authz). A password stamp never counts as one.
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        user.refresh_from_db(fields=["tfa_mode"])  # an enrollment may just have changed it
-    if user is not None and user.is_authenticated and user.has_two_factor:
+    if by_factor:
         request.session[FACTOR_KEY] = now
     else:
         request.session.pop(FACTOR_KEY, None)

@@ -79,20 +79,20 @@ def login_key_step(request, *, device, passkey: bool) -> None:
     _login_complete(request, device.user, factor="passkey" if passkey else "key", device=device)
 
 
-def session_reconfirmed(request, *, device=None) -> None:
+def session_reconfirmed(request, *, by_factor: bool, device=None) -> None:
     """The signed-in person confirmed it is them again (sudo): stamp the session, and
     record the app or key they used so that the admin accepts the session too."""
-    _session_stamp(request, device)
+    _session_stamp(request, device, by_factor=by_factor)
 
 
 def _login_complete(request, user: User, *, factor: str, device=None) -> None:
     request.session.pop(PENDING_LOGIN, None)
     auth.login(request, user, backend=BACKEND)
-    _session_stamp(request, device)
+    _session_stamp(request, device, by_factor=factor != "password")
     event_record("login", actor=Actor.for_request(request, user), details={"factor": factor})
 
 
-def _session_stamp(request, device) -> None:
-    session_mark_verified(request)
+def _session_stamp(request, device, *, by_factor: bool) -> None:
+    session_mark_verified(request, by_factor=by_factor)
     if device is not None:
         django_otp.login(request, device)

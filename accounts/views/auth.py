@@ -48,7 +48,8 @@ def signup_view(request):
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            session_mark_verified(request)  # the password was just chosen: sudo mode
+            # The password was just chosen: sudo mode, without a second factor.
+            session_mark_verified(request, by_factor=False)
             return redirect(next_url(request))
     return render(request, "accounts/signup.html", {"form": form, "next": next_url(request, "")})
 

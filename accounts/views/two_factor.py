@@ -120,7 +120,7 @@ def enroll_confirm(request):
         messages.error(request, exc.message + " Your codes were replaced; keep this new set.")
         return _enrolled(request, device, pending["kind"])
     del request.session[PENDING_ENROLL]
-    session_mark_verified(request)
+    session_mark_verified(request, by_factor=True)  # the new factor just proved itself
     messages.success(request, "Two-factor authentication is on. Keep your recovery codes safe.")
     return redirect("accounts:security")
 
@@ -293,7 +293,7 @@ def _sudo_with_password(request):
 
 
 def _sudo_granted(request, factor: str, device=None) -> None:
-    session_reconfirmed(request, device=device)
+    session_reconfirmed(request, device=device, by_factor=factor != "password")
     event_record("2fa:sudo", actor=portal_actor(request), details={"factor": factor})
 
 

@@ -11,6 +11,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import sudo
 from tests.accounts.factors import app_code, enroll_app
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,15 @@ def test_finishing_a_first_factor_leaves_a_session_that_passed_it(client, alice)
     client.post("/account/security/enroll/confirm/", {"code": codes[0]})
 
     assert client.session.get(sudo.FACTOR_KEY) is not None
+
+
+def test_sudo_mode_by_password_is_no_second_factor(client, alice):
+    signed_in(client, alice, sudo_age=None)
+    session = client.session
+    session[sudo.FACTOR_KEY] = int(time.time())  # left by an earlier factor, say
+    session.save()
+
+    client.post("/account/sudo/", {"password": PASSWORD})
+
+    assert client.session.get(sudo.SESSION_KEY) is not None
+    assert client.session.get(sudo.FACTOR_KEY) is None
