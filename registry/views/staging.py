@@ -18,7 +18,7 @@ from accounts.webauthn import (
     key_assertion_complete,
     keys_of,
 )
-from portal.errors import DomainError
+from portal.errors import DomainError, NotFound
 from portal.json_input import json_parse
 from registry.approvals import approvals_summary
 from registry.models import StagedRelease
@@ -93,11 +93,13 @@ def _patch_lines(patch: str | None) -> list[tuple[str, str]]:
 @login_required
 @require_POST
 def decide_with_code(request, stage_id, verb: str):
-    """Approve or reject with an app code or a recovery code typed on the review page."""
-    staged = _staged_or_404(request, stage_id)
+    """Approve or reject with an app code or a recovery code typed on the review page. The
+    service fetches, locks and authorizes the release; the view only says how it went."""
     actor = replace(portal_actor(request), otp=request.POST.get("code", "").strip() or None)
     try:
-        DECISIONS[verb](actor=actor, stage_id=staged.pk)
+        staged = DECISIONS[verb](actor=actor, stage_id=stage_id)
+    except NotFound:
+        raise Http404("No such staged release, or it is not yours to review.") from None
     except OTPRequired as exc:
         # Without a code the service asks for one in the CLI's words; say it in the page's.
         messages.error(
@@ -107,20 +109,19 @@ def decide_with_code(request, stage_id, verb: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _decided_message(staged, verb))
-    return redirect(_next_page(staged))
+        return redirect(_next_page(staged))
+    return redirect("registry:staged-review", stage_id=stage_id)
 
 
 def _next_page(staged) -> str:
     """Back to the review page, or to the queue once the release is gone: a rejected or
     expired release has no review page any more."""
-    staged.refresh_from_db(fields=["status"])
     if staged.status in (StagedRelease.Status.REJECTED, StagedRelease.Status.EXPIRED):
         return reverse("registry:staging")
     return reverse("registry:staged-review", args=[staged.pk])
 
 
 def _decided_message(staged, verb: str) -> str:
-    staged.refresh_from_db()
     name = f"{staged.package.name}@{staged.version_number}"
     if staged.status == StagedRelease.Status.PUBLISHED:
         return f"Approved: {name} is published."
@@ -149,7 +150,7 @@ def decide_key_complete(request, stage_id, verb: str):
         body = json_parse(request.body or b"{}")
         purpose = _purpose(staged, verb)
         key_assertion_complete(request, request.user, purpose, body.get("credential") or {})
-        DECISIONS[verb](actor=portal_actor(request, key_proof=purpose), stage_id=staged.pk)
+        staged = DECISIONS[verb](actor=portal_actor(request, key_proof=purpose), stage_id=staged.pk)
     except (ValueError, AttributeError):
         return JsonResponse(
             {"error": "Malformed request. Reload the page and try again."}, status=400
