@@ -10,7 +10,10 @@ import json
 import pytest
 
 from accounts.models import Token
-from registry.models import Package
+from registry.authz import package_role, package_writers, packages_writable_by
+from registry.models import Maintainer, Package, TeamGrant
+from registry.orgs.models import Membership, Org, Team, TeamMember
+from tests.conftest import make_user
 from tests.packages import publish_body
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +191,33 @@ def test_a_new_maintainer_sees_the_restricted_package(
     assert added.status_code == 200, added.content
 
     assert client.get(f"/{RESTRICTED}", **auth(bob_token)).status_code == 200
+
+
+def test_who_may_write_reads_the_same_both_ways(db):
+    """One definition of who may write (authz._WRITE_PATHS), read from the package's side
+    and from the person's: a read-only team member writes neither way, even when the same
+    team writes another package."""
+    org = Org.objects.create(name="both-ways")
+    mine, other = (
+        Package.objects.create(name=f"@both-ways/{n}", scope="both-ways", org=org)
+        for n in ("mine", "other")
+    )
+    people = {name: make_user(name) for name in ("owner", "maint", "reader", "writer", "member")}
+    roles = {"owner": Membership.Role.OWNER}
+    for name, user in people.items():
+        Membership.objects.create(org=org, user=user, role=roles.get(name, Membership.Role.MEMBER))
+    Maintainer.objects.create(package=mine, user=people["maint"])
+    readers, writers = (Team.objects.create(org=org, name=n) for n in ("readers", "writers"))
+    TeamMember.objects.create(team=readers, user=people["reader"])
+    TeamMember.objects.create(team=writers, user=people["writer"])
+    TeamGrant.objects.create(team=readers, package=mine, permission="read-only")
+    TeamGrant.objects.create(team=readers, package=other, permission="read-write")
+    TeamGrant.objects.create(team=writers, package=mine, permission="read-write")
+
+    from_the_package = {user.username for user in package_writers(mine)}
+    from_each_person = {
+        name for name, user in people.items() if packages_writable_by(user).filter(pk=mine.pk)
+    }
+
+    assert from_the_package == from_each_person == {"owner", "maint", "writer"}
+    assert package_role(people["reader"], mine) == "read"
